@@ -1,0 +1,12 @@
+/*
+ * include/chargeback/chargeback.h - everything public, in one include.
+ */
+#ifndef CHARGEBACK_H
+#define CHARGEBACK_H
+
+#include "chargeback/common.h"
+#include "chargeback/errors.h"
+#include "chargeback/buf.h"
+#include "chargeback/version.h"
+
+#endif

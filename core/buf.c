@@ -79,8 +79,8 @@ cb__buf_vprintf(cb_buf *buf, const char *fmt, va_list ap)
 	n = vsnprintf(NULL, 0, fmt, copy);
 	va_end(copy);
 	if (n < 0)
-		return cb__error_set(CB_ERROR, CB_ERRCLASS_OS,
-			"cannot format '%s'", fmt);
+		return cb__error_set(
+			CB_ERROR, CB_ERRCLASS_OS, "cannot format '%s'", fmt);
 	if ((error = cb__buf_grow(buf, (size_t)n)) < 0)
 		return error;
 	vsnprintf(buf->ptr + buf->size, (size_t)n + 1, fmt, ap);

@@ -12,7 +12,7 @@
 /* ARM error codes are short identifiers ("InvalidAuthenticationToken",
  * "BudgetNotFound"); request ids are GUIDs (36 chars).  Longer input is
  * truncated, which only costs diagnostic detail. */
-#define ERROR_ARM_CODE_MAX 128
+#define ERROR_ARM_CODE_MAX   128
 #define ERROR_REQUEST_ID_MAX 128
 
 struct error_state {

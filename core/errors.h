@@ -24,8 +24,8 @@ int cb__error_prefix(const char *fmt, ...) CB_FORMAT_PRINTF(1, 2);
 
 /* Attach Azure detail to the current error: HTTP status, ARM error code and
  * x-ms-request-id (either string may be NULL). */
-void cb__error_set_http(int status, const char *arm_code,
-	const char *request_id);
+void cb__error_set_http(
+	int status, const char *arm_code, const char *request_id);
 
 /* Attach a PostgreSQL SQLSTATE (5 characters) to the current error. */
 void cb__error_set_sqlstate(const char *sqlstate);
@@ -47,10 +47,10 @@ const char *cb__redact_url(char *out, size_t outlen, const char *url);
  * Public entry points check their arguments with this: it records CB_EINVAL
  * naming the function and expression and returns, never crashes.
  */
-#define CB_ASSERT_ARG(expr)                                              \
-	do {                                                             \
-		if (!(expr))                                             \
-			return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID, \
+#define CB_ASSERT_ARG(expr)                                                   \
+	do {                                                                  \
+		if (!(expr))                                                  \
+			return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,  \
 				"%s: invalid argument: %s", __func__, #expr); \
 	} while (0)
 

@@ -20,7 +20,10 @@ typedef struct {
 	size_t asize; /**< bytes allocated */
 } cb_buf;
 
-#define CB_BUF_INIT { NULL, 0, 0 }
+#define CB_BUF_INIT        \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 /** Release the buffer's memory and reset it to CB_BUF_INIT. NULL is ok. */
 CB_EXTERN(void) cb_buf_dispose(cb_buf *buf);

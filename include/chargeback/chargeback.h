@@ -8,5 +8,6 @@
 #include "chargeback/errors.h"
 #include "chargeback/buf.h"
 #include "chargeback/version.h"
+#include "chargeback/log.h"
 
 #endif

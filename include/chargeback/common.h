@@ -15,14 +15,14 @@
 
 #ifdef __cplusplus
 #define CB_BEGIN_DECL extern "C" {
-#define CB_END_DECL }
+#define CB_END_DECL   }
 #else
 #define CB_BEGIN_DECL
 #define CB_END_DECL
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define CB_EXTERN(type) extern __attribute__((visibility("default"))) type
+#define CB_EXTERN(type)             extern __attribute__((visibility("default"))) type
 #define CB_FORMAT_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define CB_EXTERN(type) extern type

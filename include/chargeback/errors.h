@@ -16,28 +16,28 @@
 CB_BEGIN_DECL
 
 /* X(name, value, text): enum CB_<name>, cb_error_name(), cb_strerror(). */
-#define CB_ERROR_MAP(X)                                                   \
-	X(OK, 0, "success")                                               \
-	X(ERROR, -1, "unexpected failure")                                \
-	X(ENOMEM, -2, "out of memory")                                    \
-	X(EINVAL, -3, "invalid argument")                                 \
-	X(ENOTFOUND, -4, "not found")                                     \
-	X(EEXISTS, -5, "already exists")                                  \
-	X(EPARSE, -6, "malformed input")                                  \
-	X(EOVERFLOW, -7, "value out of range")                            \
-	X(ETHROTTLED, -8, "rate limited by the billing api")              \
-	X(EHTTP, -9, "http request failed")                               \
-	X(EDB, -10, "database error")                                     \
-	X(EAUTH, -11, "authentication failed")                            \
+#define CB_ERROR_MAP(X)                                                      \
+	X(OK, 0, "success")                                                  \
+	X(ERROR, -1, "unexpected failure")                                   \
+	X(ENOMEM, -2, "out of memory")                                       \
+	X(EINVAL, -3, "invalid argument")                                    \
+	X(ENOTFOUND, -4, "not found")                                        \
+	X(EEXISTS, -5, "already exists")                                     \
+	X(EPARSE, -6, "malformed input")                                     \
+	X(EOVERFLOW, -7, "value out of range")                               \
+	X(ETHROTTLED, -8, "rate limited by the billing api")                 \
+	X(EHTTP, -9, "http request failed")                                  \
+	X(EDB, -10, "database error")                                        \
+	X(EAUTH, -11, "authentication failed")                               \
 	X(EUNBALANCED, -12, "allocation does not add up to the source cost") \
-	X(ETIMEOUT, -13, "deadline exceeded")                             \
-	X(ECONFIG, -14, "invalid configuration")                          \
-	X(EIO, -15, "input/output error")                                 \
-	X(ELOCKED, -16, "held by another run")                            \
-	X(ECONFLICT, -17, "changed concurrently")                         \
-	X(EUNSUPPORTED, -18, "not supported")                             \
-	X(ECANCELED, -19, "canceled")                                     \
-	X(ETOOBIG, -20, "exceeds a size limit")                           \
+	X(ETIMEOUT, -13, "deadline exceeded")                                \
+	X(ECONFIG, -14, "invalid configuration")                             \
+	X(EIO, -15, "input/output error")                                    \
+	X(ELOCKED, -16, "held by another run")                               \
+	X(ECONFLICT, -17, "changed concurrently")                            \
+	X(EUNSUPPORTED, -18, "not supported")                                \
+	X(ECANCELED, -19, "canceled")                                        \
+	X(ETOOBIG, -20, "exceeds a size limit")                              \
 	X(ESECURITY, -21, "refused for security")
 
 /** Error codes; every fallible function returns 0 or one of these. */
@@ -50,17 +50,17 @@ typedef enum {
 /** Which subsystem detected an error (cb_error.klass). */
 typedef enum {
 	CB_ERRCLASS_NONE = 0,
-	CB_ERRCLASS_OS,      /**< a system call; errno text in the message */
+	CB_ERRCLASS_OS, /**< a system call; errno text in the message */
 	CB_ERRCLASS_NOMEMORY,
 	CB_ERRCLASS_INVALID, /**< a caller passed a bad argument */
 	CB_ERRCLASS_MONEY,
 	CB_ERRCLASS_CSV,
 	CB_ERRCLASS_JSON,
 	CB_ERRCLASS_CONFIG,
-	CB_ERRCLASS_HTTP,    /**< transport or a non-ARM HTTP status */
-	CB_ERRCLASS_AZURE,   /**< an ARM error body; arm_code is set */
+	CB_ERRCLASS_HTTP,  /**< transport or a non-ARM HTTP status */
+	CB_ERRCLASS_AZURE, /**< an ARM error body; arm_code is set */
 	CB_ERRCLASS_AUTH,
-	CB_ERRCLASS_DB,      /**< PostgreSQL; sqlstate is set when known */
+	CB_ERRCLASS_DB, /**< PostgreSQL; sqlstate is set when known */
 	CB_ERRCLASS_LOG,
 	CB_ERRCLASS_CLI
 } cb_error_class;
@@ -79,7 +79,7 @@ typedef struct {
 	int http_status;      /**< HTTP status for HTTP/AZURE, else 0 */
 	const char *arm_code; /**< ARM error.code, or ""; library-owned */
 	const char *request_id; /**< x-ms-request-id, or ""; library-owned */
-	const char *sqlstate; /**< SQLSTATE for DB, or ""; library-owned */
+	const char *sqlstate;   /**< SQLSTATE for DB, or ""; library-owned */
 } cb_error;
 
 /**

@@ -35,8 +35,8 @@ test_errors_prefix_and_http_detail(void **state)
 	const cb_error *e;
 
 	(void)state;
-	cb__error_set(CB_EHTTP, CB_ERRCLASS_AZURE, "GET %s: http %d", "/x",
-		404);
+	cb__error_set(
+		CB_EHTTP, CB_ERRCLASS_AZURE, "GET %s: http %d", "/x", 404);
 	cb__error_set_http(404, "BillingAccountNotFound",
 		"6e9f2b7c-0000-4000-8000-000000000001");
 	assert_int_equal(CB_EHTTP, cb__error_prefix("customer '%s': ", "c1"));
@@ -44,8 +44,8 @@ test_errors_prefix_and_http_detail(void **state)
 	assert_string_equal("customer 'c1': GET /x: http 404", e->message);
 	assert_int_equal(404, e->http_status);
 	assert_string_equal("BillingAccountNotFound", e->arm_code);
-	assert_string_equal("6e9f2b7c-0000-4000-8000-000000000001",
-		e->request_id);
+	assert_string_equal(
+		"6e9f2b7c-0000-4000-8000-000000000001", e->request_id);
 
 	/* A new error resets every detail field. */
 	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "insert failed");
@@ -66,8 +66,8 @@ test_errors_message_is_one_line_and_bounded(void **state)
 	big[sizeof(big) - 1] = '\0';
 	big[10] = '\n';
 	cb__error_set(CB_ERROR, CB_ERRCLASS_NONE, "%s", big);
-	assert_int_equal(CB_ERROR_MESSAGE_MAX - 1,
-		strlen(cb_error_last()->message));
+	assert_int_equal(
+		CB_ERROR_MESSAGE_MAX - 1, strlen(cb_error_last()->message));
 	assert_null(strchr(cb_error_last()->message, '\n'));
 }
 
@@ -94,8 +94,7 @@ test_errors_assert_arg_returns_einval(void **state)
 {
 	(void)state;
 	assert_int_equal(CB_EINVAL, errors_assert_arg_helper(NULL));
-	assert_string_equal(
-		"errors_assert_arg_helper: invalid argument: p",
+	assert_string_equal("errors_assert_arg_helper: invalid argument: p",
 		cb_error_last()->message);
 	assert_int_equal(0, errors_assert_arg_helper("ok"));
 }
@@ -109,8 +108,8 @@ test_errors_redact_url_drops_query(void **state)
 	assert_string_equal("https://h/blob/1",
 		cb__redact_url(out, sizeof(out),
 			"https://h/blob/1?sv=2020&sig=SECRET#frag"));
-	assert_string_equal("https://h/a", cb__redact_url(out, 12,
-						  "https://h/abcdef"));
+	assert_string_equal(
+		"https://h/a", cb__redact_url(out, 12, "https://h/abcdef"));
 	assert_string_equal("", cb__redact_url(out, sizeof(out), NULL));
 }
 
@@ -142,10 +141,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_errors_set_returns_code_and_records_message),
+		cmocka_unit_test(
+			test_errors_set_returns_code_and_records_message),
 		cmocka_unit_test(test_errors_prefix_and_http_detail),
 		cmocka_unit_test(test_errors_message_is_one_line_and_bounded),
-		cmocka_unit_test(test_errors_names_and_texts_come_from_one_table),
+		cmocka_unit_test(
+			test_errors_names_and_texts_come_from_one_table),
 		cmocka_unit_test(test_errors_assert_arg_returns_einval),
 		cmocka_unit_test(test_errors_redact_url_drops_query),
 		cmocka_unit_test(test_errors_are_per_thread),

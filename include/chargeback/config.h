@@ -25,7 +25,8 @@
 
 CB_BEGIN_DECL
 
-/** A loaded, validated configuration.  Immutable once loaded. */
+/** A loaded, validated configuration.  Immutable once loaded, so threads
+ * may read it concurrently. */
 typedef struct cb_config cb_config;
 
 /** Azure cloud, by its name in the file (azure.cloud). */
@@ -88,7 +89,9 @@ typedef struct {
 	int format; /**< a cb_log_format; default CB_LOG_FORMAT_TEXT */
 } cb_log_config;
 
-/** Largest configuration file or string accepted, in bytes. */
+/** Largest configuration file or string accepted, in bytes: 8 MiB, far
+ * above a hand-kept file even with rule tables for thousands of
+ * customers; past it something other than a configuration was named. */
 #define CB_CONFIG_SIZE_MAX ((size_t)8 << 20)
 
 /**
@@ -179,7 +182,10 @@ CB_EXTERN(const char *) cb_config_billing_account(const cb_config *cfg,
  * made a change: the 64-bit FNV-1a hash of the bytes read (offset basis
  * 0xcbf29ce484222325, prime 0x100000001b3) as 16 lower-case hex digits.
  * The same bytes always give the same hash.  It is not cryptographic: it
- * tells versions apart, it does not prove a file was not forged.
+ * tells versions apart, it does not prove a file was not forged.  A
+ * literal client secret in the file is hashed with the rest; 64 bits say
+ * nothing useful about a random Entra secret, but record the hash, not the
+ * text, and prefer azure.client_secret_env.
  *
  * @param[out] out  receives the 16 digits, replacing its contents.
  * @return 0, CB_EINVAL or CB_ENOMEM.

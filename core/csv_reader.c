@@ -113,9 +113,9 @@ struct cb_csv_reader {
 	struct csv_column *columns; /* owned array, sorted by name */
 	size_t ncolumns;            /* header columns; 0 before the header */
 
-	int error;                  /* sticky: first failure, or 0 */
-	int error_class;            /* its cb_error class */
-	cb_csv_parse_error perr;    /* where, for CB_EPARSE / CB_ETOOBIG */
+	int error;               /* sticky: first failure, or 0 */
+	int error_class;         /* its cb_error class */
+	cb_csv_parse_error perr; /* where, for CB_EPARSE / CB_ETOOBIG */
 	char message[CB_ERROR_MESSAGE_MAX]; /* its message */
 };
 
@@ -135,23 +135,23 @@ cb_csv_reader_new(cb_csv_reader **out, const cb_csv_options *opts)
 		opts = &defaults;
 	CB_ASSERT_ARG(opts->version == CB_CSV_OPTIONS_VERSION);
 	CB_ASSERT_ARG(opts->delimiter != '"' && opts->delimiter != '\r' &&
-		opts->delimiter != '\n');
+		      opts->delimiter != '\n');
 	CB_ASSERT_ARG(opts->max_row_bytes > 0 &&
-		opts->max_row_bytes <= CB_CSV_MAX_ROW_BYTES_LIMIT);
+		      opts->max_row_bytes <= CB_CSV_MAX_ROW_BYTES_LIMIT);
 
 	if ((r = cb__calloc(1, sizeof(*r))) == NULL)
 		goto done;
 	/* A source may be a blob URL: drop its query (SAS signature). */
 	source = opts->source ? opts->source : "csv";
 	n = strcspn(source, "?#");
-	if ((r->source = cb__strndup(source,
-		     n < CSV_SOURCE_MAX ? n : CSV_SOURCE_MAX)) == NULL)
+	if ((r->source = cb__strndup(
+		     source, n < CSV_SOURCE_MAX ? n : CSV_SOURCE_MAX)) == NULL)
 		goto done;
 	r->delimiter = opts->delimiter;
 	r->has_header = opts->has_header;
 	r->max_row = opts->max_row_bytes;
-	r->cap_limit = r->max_row + 3 > CSV_WINDOW ? r->max_row + 3
-						   : CSV_WINDOW;
+	r->cap_limit =
+		r->max_row + 3 > CSV_WINDOW ? r->max_row + 3 : CSV_WINDOW;
 	r->special[(unsigned char)r->delimiter] = 1;
 	r->special['"'] = r->special['\r'] = r->special['\n'] = 1;
 	r->cap = CSV_WINDOW;
@@ -315,8 +315,8 @@ csv_take_header(cb_csv_reader *r)
 	/* Of all repeated names, report the repeat that comes first. */
 	for (size_t i = 1; i < n; i++) {
 		if (ascii_casecmp(cols[i - 1].name, cols[i].name) == 0 &&
-			(i < 2 ||
-				ascii_casecmp(cols[i - 2].name, cols[i].name)) &&
+			(i < 2 || ascii_casecmp(
+					  cols[i - 2].name, cols[i].name)) &&
 			cols[i].index < dup_b) {
 			dup_a = cols[i - 1].index;
 			dup_b = cols[i].index;
@@ -412,7 +412,7 @@ csv_scan_unquoted(const cb_csv_reader *r, char *p, char *end)
 
 		memcpy(&v, p, 8);
 		m = swar_eq(v, d) | swar_eq(v, q) | swar_eq(v, cr) |
-			swar_eq(v, lf);
+		    swar_eq(v, lf);
 		if (m)
 			return p + (__builtin_ctzll(m) >> 3);
 		p += 8;
@@ -463,24 +463,24 @@ csv_parse(cb_csv_reader *r, cb_csv_row_cb cb, void *payload)
 	char c;
 
 #define OFF(ptr) ((size_t)((ptr)-base))
-#define PUSH_FIELD(start, n)                                           \
-	do {                                                           \
-		if (r->nfields == r->fcap &&                           \
-			(error = csv_fields_grow(r)) != 0)             \
-			return error;                                  \
-		r->fields[r->nfields].ptr = (start);                   \
-		r->fields[r->nfields].len = (size_t)(n);               \
-		r->nfields++;                                          \
+#define PUSH_FIELD(start, n)                               \
+	do {                                               \
+		if (r->nfields == r->fcap &&               \
+			(error = csv_fields_grow(r)) != 0) \
+			return error;                      \
+		r->fields[r->nfields].ptr = (start);       \
+		r->fields[r->nfields].len = (size_t)(n);   \
+		r->nfields++;                              \
 	} while (0)
 	/* Row content ends at cend; the LF that ended it is at p - 1. */
-#define ROW_DONE(cend)                                                    \
-	do {                                                              \
+#define ROW_DONE(cend)                                                      \
+	do {                                                                \
 		if ((error = csv_row_done(r, OFF(cend), cb, payload)) != 0) \
-			return error;                                     \
-		r->nfields = 0;                                           \
-		r->line++;                                                \
-		r->line_abs = r->buf_abs + OFF(p);                        \
-		r->row_start = OFF(p);                                    \
+			return error;                                       \
+		r->nfields = 0;                                             \
+		r->line++;                                                  \
+		r->line_abs = r->buf_abs + OFF(p);                          \
+		r->row_start = OFF(p);                                      \
 	} while (0)
 
 	switch (r->state) {
@@ -795,17 +795,18 @@ cb_csv_finish(cb_csv_reader *r, cb_csv_row_cb cb, void *payload)
 		break;
 	}
 	case ST_QUOTED:
-		return csv_stop(r, csv_error_at(r, CB_EPARSE, r->quote_line,
-					   r->quote_col,
-					   "unterminated quoted field"));
+		return csv_stop(
+			r, csv_error_at(r, CB_EPARSE, r->quote_line,
+				   r->quote_col, "unterminated quoted field"));
 	case ST_CR:
 		return csv_stop(r, csv_syntax_error(r, r->cr,
 					   "carriage return not followed by "
 					   "line feed"));
 	}
 	if (r->has_header && r->expected == 0)
-		return csv_stop(r, csv_error_at(r, CB_EPARSE, r->line, 0,
-					   "empty input, expected a header row"));
+		return csv_stop(
+			r, csv_error_at(r, CB_EPARSE, r->line, 0,
+				   "empty input, expected a header row"));
 	return 0;
 }
 

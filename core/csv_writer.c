@@ -13,16 +13,16 @@
 #include "core/buf.h"
 
 struct cb_csv_writer {
-	char delimiter;          /* field separator */
-	bool crlf;               /* rows end with CRLF, else LF */
-	bool bom;                /* start output with a byte order mark */
-	bool started;            /* something has been written */
-	cb_buf *out;             /* borrowed destination, or &pending */
-	cb_buf pending;          /* owned: output waiting for write */
-	cb_csv_write_cb write;   /* NULL when writing to a caller's cb_buf */
-	void *payload;           /* for write */
-	size_t row_fields;       /* fields in the current row */
-	size_t row_bytes;        /* bytes written for the current row */
+	char delimiter;           /* field separator */
+	bool crlf;                /* rows end with CRLF, else LF */
+	bool bom;                 /* start output with a byte order mark */
+	bool started;             /* something has been written */
+	cb_buf *out;              /* borrowed destination, or &pending */
+	cb_buf pending;           /* owned: output waiting for write */
+	cb_csv_write_cb write;    /* NULL when writing to a caller's cb_buf */
+	void *payload;            /* for write */
+	size_t row_fields;        /* fields in the current row */
+	size_t row_bytes;         /* bytes written for the current row */
 	uint8_t needs_quote[256]; /* delimiter, quote, CR, LF */
 };
 
@@ -37,7 +37,7 @@ cb_csv_writer_new(cb_csv_writer **out, const cb_csv_writer_options *opts)
 	CB_ASSERT_ARG(opts);
 	CB_ASSERT_ARG(opts->version == CB_CSV_WRITER_OPTIONS_VERSION);
 	CB_ASSERT_ARG(opts->delimiter != '"' && opts->delimiter != '\r' &&
-		opts->delimiter != '\n');
+		      opts->delimiter != '\n');
 	CB_ASSERT_ARG((opts->out == NULL) != (opts->write == NULL));
 
 	if ((w = cb__calloc(1, sizeof(*w))) == NULL)
@@ -89,7 +89,8 @@ csv_put_quoted(cb_buf *b, const char *data, size_t len)
 		return error;
 	/* Copy up to and including each quote, then the quote once more. */
 	while ((q = memchr(data, '"', (size_t)(end - data))) != NULL) {
-		if ((error = cb__buf_put(b, data, (size_t)(q - data + 1))) != 0 ||
+		if ((error = cb__buf_put(b, data, (size_t)(q - data + 1))) !=
+				0 ||
 			(error = cb__buf_putc(b, '"')) != 0)
 			return error;
 		data = q + 1;
@@ -108,7 +109,8 @@ cb_csv_writer_field(cb_csv_writer *w, const char *data, size_t len)
 	CB_ASSERT_ARG(w);
 	CB_ASSERT_ARG(data || len == 0);
 	if (!w->started && w->bom) {
-		if ((error = cb__buf_put(w->out, csv_bom, sizeof(csv_bom))) != 0)
+		if ((error = cb__buf_put(w->out, csv_bom, sizeof(csv_bom))) !=
+			0)
 			return error;
 		w->started = true;
 	}

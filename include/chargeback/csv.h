@@ -57,20 +57,20 @@ typedef struct cb_csv_reader cb_csv_reader;
 
 /** Reader options.  Start from CB_CSV_OPTIONS_INIT. */
 typedef struct {
-	int version;        /**< CB_CSV_OPTIONS_VERSION */
-	const char *source; /**< name used in messages, e.g. a file name or
-			     * a URL without its query string; copied;
-			     * NULL means "csv" */
-	char delimiter;     /**< field separator; not '"', CR or LF */
-	bool has_header;    /**< the first row names the columns */
+	int version;          /**< CB_CSV_OPTIONS_VERSION */
+	const char *source;   /**< name used in messages, e.g. a file name or
+			       * a URL without its query string; copied;
+			       * NULL means "csv" */
+	char delimiter;       /**< field separator; not '"', CR or LF */
+	bool has_header;      /**< the first row names the columns */
 	size_t max_row_bytes; /**< cap on one row's raw bytes, line end
 			       * excluded; 1..CB_CSV_MAX_ROW_BYTES_LIMIT */
 } cb_csv_options;
 
-#define CB_CSV_OPTIONS_INIT                                        \
-	{                                                          \
-		CB_CSV_OPTIONS_VERSION, NULL, ',', true,           \
-			CB_CSV_MAX_ROW_BYTES_DEFAULT               \
+#define CB_CSV_OPTIONS_INIT                              \
+	{                                                \
+		CB_CSV_OPTIONS_VERSION, NULL, ',', true, \
+			CB_CSV_MAX_ROW_BYTES_DEFAULT     \
 	}
 
 /** One field of a row: its content, quotes removed and "" undone. */
@@ -152,8 +152,7 @@ cb_csv_finish(cb_csv_reader *reader, cb_csv_row_cb cb, void *payload);
  * @return as cb_csv_feed(), or CB_EIO if read() fails.
  */
 CB_EXTERN(int)
-cb_csv_read_fd(cb_csv_reader *reader, int fd, cb_csv_row_cb cb,
-	void *payload);
+cb_csv_read_fd(cb_csv_reader *reader, int fd, cb_csv_row_cb cb, void *payload);
 
 /**
  * Number of columns named by the header row; 0 until it has been read, or
@@ -224,10 +223,10 @@ typedef struct {
 	void *payload;         /**< passed to @p write */
 } cb_csv_writer_options;
 
-#define CB_CSV_WRITER_OPTIONS_INIT                                   \
-	{                                                            \
-		CB_CSV_WRITER_OPTIONS_VERSION, ',', true, false, NULL, \
-			NULL, NULL                                   \
+#define CB_CSV_WRITER_OPTIONS_INIT                                           \
+	{                                                                    \
+		CB_CSV_WRITER_OPTIONS_VERSION, ',', true, false, NULL, NULL, \
+			NULL                                                 \
 	}
 
 /**

@@ -56,7 +56,8 @@ str_puts(struct str *s, const char *text)
 	str_put(s, text, strlen(text));
 }
 
-static void CB_FORMAT_PRINTF(2, 3) str_printf(struct str *s, const char *fmt, ...)
+static void CB_FORMAT_PRINTF(2, 3)
+	str_printf(struct str *s, const char *fmt, ...)
 {
 	char tmp[2048];
 	va_list ap;
@@ -180,8 +181,9 @@ run_feed(cb_csv_reader *r, const char *in, size_t len, enum feed_mode mode,
 		break;
 	case FEED_RANDOM:
 		while (off < len && error == 0) {
-			size_t n = rng_below(&rng, 4) == 0 ? rng_below(&rng, 300)
-							   : rng_below(&rng, 9);
+			size_t n = rng_below(&rng, 4) == 0
+					   ? rng_below(&rng, 300)
+					   : rng_below(&rng, 9);
 
 			if (n > len - off)
 				n = len - off;
@@ -261,7 +263,8 @@ render_parse(struct str *out, const cb_csv_options *opts, const char *in,
 		assert_memory_equal(
 			where, cb_error_last()->message, strlen(where));
 		/* The reader is stopped: the same failure again. */
-		assert_int_equal(error, cb_csv_feed(r, "x", 1, capture_row, &c));
+		assert_int_equal(
+			error, cb_csv_feed(r, "x", 1, capture_row, &c));
 		assert_int_equal(error, cb_csv_finish(r, capture_row, &c));
 		assert_int_equal(error, cb_error_last()->code);
 	}
@@ -271,21 +274,22 @@ render_parse(struct str *out, const cb_csv_options *opts, const char *in,
 
 /* Render under every feed mode; all must agree.  Returns the rendering. */
 static char *
-render_all_modes(const cb_csv_options *opts, const char *in, size_t len,
-	int random_runs)
+render_all_modes(
+	const cb_csv_options *opts, const char *in, size_t len, int random_runs)
 {
 	struct str first = { 0 };
 
 	render_parse(&first, opts, in, len, FEED_WHOLE, 0);
 	for (int m = 0; m < 3 + random_runs; m++) {
 		struct str other = { 0 };
-		enum feed_mode mode = m == 0 ? FEED_BYTES
-			: m == 1	     ? FEED_FD
-					     : FEED_RANDOM;
+		enum feed_mode mode = m == 0   ? FEED_BYTES
+				      : m == 1 ? FEED_FD
+					       : FEED_RANDOM;
 
 		render_parse(&other, opts, in, len, mode, (uint64_t)m * 7919);
 		if (strcmp(first.ptr, other.ptr) != 0) {
-			print_error("whole input gave:\n%s\nmode %d gave:\n%s\n",
+			print_error(
+				"whole input gave:\n%s\nmode %d gave:\n%s\n",
 				first.ptr, m, other.ptr);
 			fail();
 		}
@@ -397,8 +401,7 @@ test_csv_reader_rfc4180_basics(void **state)
 	EXPECT(&o, "a,b,c\r\n1,2,3\r\n4,5,6\r\n",
 		"header: \"a\" \"b\" \"c\"\nrow 2: \"1\" \"2\" \"3\"\n"
 		"row 3: \"4\" \"5\" \"6\"\nok\n");
-	EXPECT(&o, "a,b\n1,2",
-		"header: \"a\" \"b\"\nrow 2: \"1\" \"2\"\nok\n");
+	EXPECT(&o, "a,b\n1,2", "header: \"a\" \"b\"\nrow 2: \"1\" \"2\"\nok\n");
 	EXPECT(&o, "a,b\n\"x,\"\"y\"\"\",\"\"\n",
 		"header: \"a\" \"b\"\nrow 2: \"x,\\\"y\\\"\" \"\"\nok\n");
 	EXPECT(&o, "a,b\n\"1\r\n2\",\"3\n\"\n5,6\n",
@@ -409,15 +412,15 @@ test_csv_reader_rfc4180_basics(void **state)
 		"row 3: \"\" \"\" \"\"\nok\n");
 	/* A trailing newline ends the last row; it does not add one. */
 	EXPECT(&o, "a\n1\n", "header: \"a\"\nrow 2: \"1\"\nok\n");
-	EXPECT(&o, "a\n1\n\n\r\n\n",
-		"header: \"a\"\nrow 2: \"1\"\nok\n");
+	EXPECT(&o, "a\n1\n\n\r\n\n", "header: \"a\"\nrow 2: \"1\"\nok\n");
 	EXPECT(&o, "a\n\n\n2\n", "header: \"a\"\nrow 4: \"2\"\nok\n");
 	/* A lone empty field must be quoted to be a row. */
 	EXPECT(&o, "a\n\"\"\n", "header: \"a\"\nrow 2: \"\"\nok\n");
 	EXPECT(&o, "a\n\"\"", "header: \"a\"\nrow 2: \"\"\nok\n");
 	EXPECT(&o, "a,b\n1,", "header: \"a\" \"b\"\nrow 2: \"1\" \"\"\nok\n");
-	EXPECT(&o, "\xef\xbb\xbf"
-		   "Cost,\"Tags\"\n1,\"{\"\"env\"\":\"\"prod\"\"}\"\n",
+	EXPECT(&o,
+		"\xef\xbb\xbf"
+		"Cost,\"Tags\"\n1,\"{\"\"env\"\":\"\"prod\"\"}\"\n",
 		"header: \"Cost\" \"Tags\"\n"
 		"row 2: \"1\" \"{\\\"env\\\":\\\"prod\\\"}\"\nok\n");
 	/* NUL bytes are content; fields stay exact. */
@@ -430,8 +433,7 @@ test_csv_reader_rfc4180_basics(void **state)
 	EXPECT(&o, "\n\n", "ok\n");
 	EXPECT(&o, "\xef\xbb\xbf", "ok\n");
 	EXPECT(&o, "\xef\xbb", "row 1: \"\xef\xbb\"\nok\n");
-	EXPECT(&o, "\xef\xbb\xbf\xef\xbb\xbf",
-		"row 1: \"\xef\xbb\xbf\"\nok\n");
+	EXPECT(&o, "\xef\xbb\xbf\xef\xbb\xbf", "row 1: \"\xef\xbb\xbf\"\nok\n");
 	EXPECT(&o, "x;y\n", "row 1: \"x;y\"\nok\n");
 	o.delimiter = ';';
 	EXPECT(&o, "x;\"y;\"\n", "row 1: \"x\" \"y;\"\nok\n");
@@ -473,8 +475,9 @@ test_csv_reader_malformed(void **state)
 	EXPECT(&o, "a,b\n\"1\n\",2,3",
 		"header: \"a\" \"b\"\n"
 		"error EPARSE: costs.csv:2: expected 2 fields, found 3\n");
-	EXPECT(&o, "", "error EPARSE: costs.csv:1: empty input, expected a "
-		       "header row\n");
+	EXPECT(&o, "",
+		"error EPARSE: costs.csv:1: empty input, expected a "
+		"header row\n");
 	EXPECT(&o, "\n\r\n",
 		"error EPARSE: costs.csv:3: empty input, expected a header "
 		"row\n");
@@ -482,8 +485,9 @@ test_csv_reader_malformed(void **state)
 		"error EPARSE: costs.csv:1: duplicate column name 'b' "
 		"(columns 2 and 4)\n");
 	/* The BOM is not a column: columns count from after it. */
-	EXPECT(&o, "\xef\xbb\xbf"
-		   "a,\"b\nc\"x\n",
+	EXPECT(&o,
+		"\xef\xbb\xbf"
+		"a,\"b\nc\"x\n",
 		"error EPARSE: costs.csv:2:3: unexpected character after "
 		"closing quote\n");
 	o.has_header = false;
@@ -518,12 +522,9 @@ test_csv_reader_max_row_bytes(void **state)
 	EXPECT(&o, "1234\r5",
 		"error EPARSE: m.csv:1:5: carriage return not followed by "
 		"line feed\n");
-	EXPECT(&o, "12345\r6",
-		"error ETOOBIG: m.csv:1: row exceeds 5 bytes\n");
-	EXPECT(&o, "12345\r",
-		"error ETOOBIG: m.csv:1: row exceeds 5 bytes\n");
-	EXPECT(&o, "\"123\"x",
-		"error ETOOBIG: m.csv:1: row exceeds 5 bytes\n");
+	EXPECT(&o, "12345\r6", "error ETOOBIG: m.csv:1: row exceeds 5 bytes\n");
+	EXPECT(&o, "12345\r", "error ETOOBIG: m.csv:1: row exceeds 5 bytes\n");
+	EXPECT(&o, "\"123\"x", "error ETOOBIG: m.csv:1: row exceeds 5 bytes\n");
 	EXPECT(&o, "\"12\"x",
 		"error EPARSE: m.csv:1:5: unexpected character after closing "
 		"quote\n");
@@ -553,8 +554,8 @@ test_csv_reader_default_cap_and_bounded_memory(void **state)
 	memset(in + max + 8, 'y', max + 1);
 	in[2 * max + 9] = '\n';
 	assert_int_equal(0, cb_csv_reader_new(&r, &o));
-	assert_int_equal(CB_ETOOBIG,
-		cb_csv_feed(r, in, 2 * max + 10, capture_row, &c));
+	assert_int_equal(
+		CB_ETOOBIG, cb_csv_feed(r, in, 2 * max + 10, capture_row, &c));
 	assert_string_equal(
 		"csv:3: row exceeds 1048576 bytes", cb_error_last()->message);
 	assert_int_equal(2, c.seen);
@@ -568,7 +569,8 @@ test_csv_reader_default_cap_and_bounded_memory(void **state)
 	while (off < max + 8) {
 		size_t n = max + 8 - off < 16384 ? max + 8 - off : 16384;
 
-		assert_int_equal(0, cb_csv_feed(r, in + off, n, capture_row, &c));
+		assert_int_equal(
+			0, cb_csv_feed(r, in + off, n, capture_row, &c));
 		off += n;
 	}
 	assert_int_equal(0, cb_csv_finish(r, capture_row, &c));
@@ -605,8 +607,8 @@ test_csv_reader_memory_does_not_grow_with_input(void **state)
 	assert_int_equal(0, cb_csv_reader_new(&r, &o));
 	window = cb__csv_reader_window(r);
 	for (int i = 0; i < 200; i++)
-		assert_int_equal(0,
-			cb_csv_feed(r, chunk, sizeof(chunk), NULL, NULL));
+		assert_int_equal(
+			0, cb_csv_feed(r, chunk, sizeof(chunk), NULL, NULL));
 	assert_int_equal(0, cb_csv_finish(r, NULL, NULL));
 	assert_int_equal(200 * 1000, cb_csv_reader_row_count(r));
 	assert_int_equal(window, cb__csv_reader_window(r));
@@ -705,7 +707,8 @@ test_csv_reader_callback_stops_parsing(void **state)
 	c.stop_at = 2;
 	c.stop_code = 42;
 	assert_int_equal(0, cb_csv_reader_new(&r, NULL));
-	assert_int_equal(42, cb_csv_feed(r, in, sizeof(in) - 1, capture_row, &c));
+	assert_int_equal(
+		42, cb_csv_feed(r, in, sizeof(in) - 1, capture_row, &c));
 	assert_string_equal("row 2: \"1\"\nrow 3: \"2\"\n", c.rows.ptr);
 	assert_int_equal(42, cb_csv_feed(r, in, 1, capture_row, &c));
 	assert_int_equal(42, cb_csv_finish(r, capture_row, &c));
@@ -802,15 +805,16 @@ test_csv_reader_feed_survives_oom(void **state)
 
 			assert_int_equal(0, cb_csv_reader_new(&r, NULL));
 			cb__alloc_fail_after(n);
-			error = run_feed(r, in.ptr, in.len, (enum feed_mode)mode,
-				1, &c);
+			error = run_feed(
+				r, in.ptr, in.len, (enum feed_mode)mode, 1, &c);
 			cb__alloc_fail_after(0);
 			if (error == 0) {
 				assert_int_equal(3, c.seen);
 				assert_int_equal(40, cb_csv_column_count(r));
 			} else {
 				assert_int_equal(CB_ENOMEM, error);
-				assert_int_equal(CB_ENOMEM, cb_error_last()->code);
+				assert_int_equal(
+					CB_ENOMEM, cb_error_last()->code);
 				assert_int_equal(CB_ENOMEM,
 					cb_csv_finish(r, NULL, NULL));
 			}
@@ -894,9 +898,10 @@ test_csv_reader_azure_ea_sample(void **state)
 	assert_int_equal(21, s.cost);
 	assert_int_equal(32, s.tags);
 	assert_string_equal("1", s.quantity_row1);
-	assert_string_equal("\"CostCenter\": \"1234\",\"env\": \"prod\",\"org\": "
-			    "\"trey\",\"application\": \"databricks\","
-			    "\"databricks-environment\": \"true\"",
+	assert_string_equal(
+		"\"CostCenter\": \"1234\",\"env\": \"prod\",\"org\": "
+		"\"trey\",\"application\": \"databricks\","
+		"\"databricks-environment\": \"true\"",
 		s.tags_row2);
 	assert_string_equal("0.4838709677419368", s.cost_row11);
 	assert_int_equal(12, s.line_row11);
@@ -939,8 +944,8 @@ case_options(const char *dir, cb_csv_options *o)
 		if (strcmp(key, "header") == 0)
 			o->has_header = strcmp(value, "on") == 0;
 		else if (strcmp(key, "delimiter") == 0)
-			o->delimiter = strcmp(value, "tab") == 0 ? '\t'
-								  : value[0];
+			o->delimiter =
+				strcmp(value, "tab") == 0 ? '\t' : value[0];
 		else if (strcmp(key, "max_row_bytes") == 0)
 			o->max_row_bytes = (size_t)strtoul(value, NULL, 10);
 		else
@@ -968,7 +973,8 @@ test_csv_reader_data_cases(void **state)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/input.csv", dir, de->d_name);
+		snprintf(
+			path, sizeof(path), "%s/%s/input.csv", dir, de->d_name);
 		in = slurp(path, &in_len);
 		if (in == NULL)
 			fail_msg("%s: %s", path, strerror(errno));
@@ -981,8 +987,8 @@ test_csv_reader_data_cases(void **state)
 		o.source = "input.csv";
 		got = render_all_modes(&o, in, in_len, 8);
 		if (strcmp(want, got) != 0) {
-			print_error("case %s\nwant:\n%s\ngot:\n%s\n", de->d_name,
-				want, got);
+			print_error("case %s\nwant:\n%s\ngot:\n%s\n",
+				de->d_name, want, got);
 			fail();
 		}
 		free(in);
@@ -1014,8 +1020,8 @@ struct ref {
 	size_t nfields, expected;
 	bool header_done;
 	struct str header;
-	size_t content;             /* content bytes of the row so far */
-	uint64_t line, col;         /* position of the next byte */
+	size_t content;     /* content bytes of the row so far */
+	uint64_t line, col; /* position of the next byte */
 	uint64_t row_line, qline, qcol, crline, crcol;
 	size_t cr_index; /* content index the pending CR would have */
 	bool row_blank;  /* the pending CR began the row */
@@ -1037,8 +1043,9 @@ static int CB_FORMAT_PRINTF(3, 4)
 static int
 ref_too_big(struct ref *m)
 {
-	return ref_fail(m, "ETOOBIG", "r.csv:%" PRIu64 ": row exceeds %zu bytes",
-		m->row_line, m->o->max_row_bytes);
+	return ref_fail(m, "ETOOBIG",
+		"r.csv:%" PRIu64 ": row exceeds %zu bytes", m->row_line,
+		m->o->max_row_bytes);
 }
 
 static void
@@ -1192,8 +1199,7 @@ ref_byte(struct ref *m, unsigned char b)
 }
 
 static void
-ref_parse(struct str *out, const cb_csv_options *o, const char *in,
-	size_t len)
+ref_parse(struct str *out, const cb_csv_options *o, const char *in, size_t len)
 {
 	struct ref m = { 0 };
 	struct str rows = { 0 };
@@ -1261,8 +1267,8 @@ static void
 test_csv_reader_matches_reference_model(void **state)
 {
 	/* Bytes that matter, plus filler and a multi-byte character. */
-	static const char *const pieces[] = { "a", "b", ",", "\"", "\"\"",
-		"\r", "\n", "\r\n", ";", "\xc3\xa9", "\xef\xbb\xbf", "\0" };
+	static const char *const pieces[] = { "a", "b", ",", "\"", "\"\"", "\r",
+		"\n", "\r\n", ";", "\xc3\xa9", "\xef\xbb\xbf", "\0" };
 	uint64_t rng = 20260131;
 	int checked = 0;
 
@@ -1279,8 +1285,8 @@ test_csv_reader_matches_reference_model(void **state)
 		o.has_header = false;
 		o.delimiter = rng_below(&rng, 5) == 0 ? ';' : ',';
 		o.max_row_bytes = rng_below(&rng, 3) == 0
-			? 1 + rng_below(&rng, 12)
-			: CB_CSV_MAX_ROW_BYTES_DEFAULT;
+					  ? 1 + rng_below(&rng, 12)
+					  : CB_CSV_MAX_ROW_BYTES_DEFAULT;
 		if (rng_below(&rng, 10) == 0)
 			str_put(&in, "\xef\xbb\xbf", 3);
 		for (size_t k = 0; k < n; k++) {
@@ -1327,24 +1333,23 @@ test_csv_reader_matches_reference_model_with_header(void **state)
 
 		o.source = "r.csv";
 		o.max_row_bytes = rng_below(&rng, 4) == 0
-			? 4 + rng_below(&rng, 20)
-			: CB_CSV_MAX_ROW_BYTES_DEFAULT;
+					  ? 4 + rng_below(&rng, 20)
+					  : CB_CSV_MAX_ROW_BYTES_DEFAULT;
 		for (size_t c = 0; c < cols; c++)
 			str_printf(&in, c % 2 ? "%sh%zu" : "%s\"H%zu\"",
 				c ? "," : "", c);
 		str_puts(&in, rng_below(&rng, 2) ? "\r\n" : "\n");
 		for (size_t r = 0; r < rows; r++) {
 			size_t fields = rng_below(&rng, 8) == 0
-				? 1 + rng_below(&rng, 5)
-				: cols;
+						? 1 + rng_below(&rng, 5)
+						: cols;
 
 			for (size_t c = 0; c < fields; c++) {
-				static const char *const vals[] = { "",
-					"1.25", "\"a,b\"", "\"x\r\ny\"",
-					"\"\"\"\"", "q\"", "\"z\"w", "\r",
-					"\n" };
-				const char *v = vals[rng_below(&rng,
-					rng_below(&rng, 6) == 0 ? 9 : 5)];
+				static const char *const vals[] = { "", "1.25",
+					"\"a,b\"", "\"x\r\ny\"", "\"\"\"\"",
+					"q\"", "\"z\"w", "\r", "\n" };
+				const char *v = vals[rng_below(
+					&rng, rng_below(&rng, 6) == 0 ? 9 : 5)];
 
 				str_printf(&in, "%s%s", c ? "," : "", v);
 			}
@@ -1358,7 +1363,8 @@ test_csv_reader_matches_reference_model_with_header(void **state)
 			struct str shown = { 0 };
 
 			str_field(&shown, in.ptr, in.len);
-			print_error("input%s (max %zu)\nmodel:\n%s\nreader:\n%s\n",
+			print_error(
+				"input%s (max %zu)\nmodel:\n%s\nreader:\n%s\n",
 				shown.ptr, o.max_row_bytes, want.ptr, got);
 			fail();
 		}
@@ -1376,8 +1382,8 @@ test_csv_reader_matches_reference_model_with_header(void **state)
 static void
 test_csv_reader_rows_across_windows_match_model(void **state)
 {
-	static const char *const vals[] = { "", "12.5", "\"a,b\"",
-		"\"x\r\ny\"", "\"\"\"\"", "/subscriptions/0f1e2d3c/rg",
+	static const char *const vals[] = { "", "12.5", "\"a,b\"", "\"x\r\ny\"",
+		"\"\"\"\"", "/subscriptions/0f1e2d3c/rg",
 		"\"{\"\"env\"\":\"\"prod\"\"}\"" };
 	cb_csv_options o = CB_CSV_OPTIONS_INIT;
 	struct str in = { 0 }, want = { 0 };
@@ -1423,8 +1429,10 @@ main(void)
 		cmocka_unit_test(test_csv_reader_rfc4180_basics),
 		cmocka_unit_test(test_csv_reader_malformed),
 		cmocka_unit_test(test_csv_reader_max_row_bytes),
-		cmocka_unit_test(test_csv_reader_default_cap_and_bounded_memory),
-		cmocka_unit_test(test_csv_reader_memory_does_not_grow_with_input),
+		cmocka_unit_test(
+			test_csv_reader_default_cap_and_bounded_memory),
+		cmocka_unit_test(
+			test_csv_reader_memory_does_not_grow_with_input),
 		cmocka_unit_test(test_csv_reader_header_lookup),
 		cmocka_unit_test(test_csv_reader_duplicate_columns),
 		cmocka_unit_test(test_csv_reader_callback_stops_parsing),

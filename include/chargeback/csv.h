@@ -27,6 +27,10 @@
  * physical lines counting from 1 (a line end inside a quoted field starts
  * a new one); columns are bytes counting from 1, the byte order mark not
  * included.
+ *
+ * Memory: a 64 KiB input window, grown only for a row longer than half of
+ * it and then to at most max_row_bytes + 3 bytes, plus one cb_csv_field
+ * per field of the widest row.  Nothing is allocated per row or field.
  */
 #ifndef CHARGEBACK_CSV_H
 #define CHARGEBACK_CSV_H
@@ -58,9 +62,10 @@ typedef struct cb_csv_reader cb_csv_reader;
 /** Reader options.  Start from CB_CSV_OPTIONS_INIT. */
 typedef struct {
 	int version;          /**< CB_CSV_OPTIONS_VERSION */
-	const char *source;   /**< name used in messages, e.g. a file name or
-			       * a URL without its query string; copied;
-			       * NULL means "csv" */
+	const char *source;   /**< name used in messages, e.g. a file name
+			       * or a URL; copied up to its first '?' or
+			       * '#' (a SAS signature never reaches a
+			       * message), at most 256 bytes; NULL: "csv" */
 	char delimiter;       /**< field separator; not '"', CR or LF */
 	bool has_header;      /**< the first row names the columns */
 	size_t max_row_bytes; /**< cap on one row's raw bytes, line end
@@ -89,10 +94,11 @@ typedef struct {
 
 /**
  * Receives each data row (never the header row).  @p row and every byte it
- * points to are borrowed: valid only until the callback returns.  Return 0
- * to go on; any other value stops parsing and is returned by the cb_csv_*
- * call that invoked the callback (set the last error first if it is a
- * negative cb_error_code).
+ * points to are borrowed: valid only until the callback returns.  It may
+ * call the cb_csv_column_* functions, but must not feed, finish or free
+ * the reader.  Return 0 to go on; any other value stops parsing and is
+ * returned by the cb_csv_* call that invoked the callback (set the last
+ * error first if it is a negative cb_error_code).
  */
 typedef int (*cb_csv_row_cb)(const cb_csv_row *row, void *payload);
 
@@ -123,10 +129,12 @@ CB_EXTERN(void) cb_csv_reader_free(cb_csv_reader *reader);
  * Push the next @p len bytes of input (any size, 0 included).  Every row
  * completed by these bytes is passed to @p cb, in order, before this
  * returns; a row cut by the end of @p data is kept and completed by later
- * calls.  @p data is borrowed for the call only.
+ * calls.  @p data is borrowed for the call only.  @p cb may be NULL: rows
+ * are then checked and counted but not delivered.
  *
  * After any failure the reader is stopped: later feed and finish calls
  * return the same code again (with the same message for library errors).
+ * After cb_csv_finish() they return CB_EINVAL.
  *
  * @return 0, CB_EPARSE for malformed input, CB_ETOOBIG for a row over
  *         max_row_bytes, CB_ENOMEM, or the callback's non-zero value.
@@ -176,7 +184,7 @@ cb_csv_column_name(const cb_csv_reader *reader, size_t i);
 CB_EXTERN(long)
 cb_csv_column_index(const cb_csv_reader *reader, const char *name);
 
-/** Number of data rows passed to callbacks so far. */
+/** Number of data rows read so far (header excluded). */
 CB_EXTERN(uint64_t) cb_csv_reader_row_count(const cb_csv_reader *reader);
 
 /**

@@ -10,5 +10,6 @@
 #include "chargeback/version.h"
 #include "chargeback/log.h"
 #include "chargeback/config.h"
+#include "chargeback/csv.h"
 
 #endif

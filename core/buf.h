@@ -21,7 +21,8 @@ int cb__buf_put(cb_buf *buf, const void *data, size_t len);
 int cb__buf_puts(cb_buf *buf, const char *s);
 int cb__buf_putc(cb_buf *buf, char c);
 int cb__buf_printf(cb_buf *buf, const char *fmt, ...) CB_FORMAT_PRINTF(2, 3);
-int cb__buf_vprintf(cb_buf *buf, const char *fmt, va_list ap);
+int cb__buf_vprintf(cb_buf *buf, const char *fmt, va_list ap)
+	CB_FORMAT_PRINTF(2, 0);
 /* Keep the allocation, forget the contents. */
 void cb__buf_clear(cb_buf *buf);
 /* Hand the bytes to the caller (who frees them with cb__free); buf is

@@ -206,11 +206,13 @@ log_timestamp(char *out, size_t len)
 	struct timespec ts;
 	struct tm tm;
 
+	size_t n;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	n = strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, len - n, ".%03uZ",
+		(unsigned)(ts.tv_nsec / 1000000) % 1000u);
 }
 
 /* Append s to out as the body of a JSON string (escaped, bounded). */

@@ -231,6 +231,9 @@ dispatch(struct cli_ctx *ctx, const struct cli_cmd *table,
 			help_command(stdout, path, cmd);
 			return CLI_EXIT_OK;
 		}
+		if (argv[1][0] == '-')
+			return usage_error(
+				path, cmd, "unknown option '%s'", argv[1]);
 		return dispatch(
 			ctx, cmd->subcommands, cmd, path, argc - 1, argv + 1);
 	}

@@ -36,6 +36,8 @@
  */
 static const char sql_lock[] =
 	"SELECT pg_advisory_xact_lock(7161406656947052916)";
+static const char sql_try_lock[] =
+	"SELECT pg_try_advisory_xact_lock(7161406656947052916)";
 
 static const char sql_history_exists[] =
 	"SELECT to_regclass('chargeback.schema_migration') IS NOT NULL";
@@ -93,14 +95,22 @@ store_first_line(char *out, size_t outlen, const char *in)
 	out[n] = '\0';
 }
 
+/* Server notices: a WARNING is worth the user's attention, the rest
+ * (NOTICE "... already exists, skipping") only when debugging. */
 static void
-store_notice(void *arg, const char *message)
+store_notice(void *arg, const PGresult *res)
 {
+	const char *severity =
+		PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	char line[CB_ERROR_MESSAGE_MAX];
 
 	CB_UNUSED(arg);
-	store_first_line(line, sizeof(line), message);
-	cb__log(CB_LOG_DEBUG, "store", "%s", line);
+	store_first_line(line, sizeof(line),
+		primary ? primary : PQresultErrorMessage(res));
+	cb__log(severity && strcmp(severity, "WARNING") == 0 ? CB_LOG_WARN
+							     : CB_LOG_DEBUG,
+		"store", "server: %s", line);
 }
 
 /* Replace every occurrence of secret in s (size bytes) with REDACTED. */
@@ -251,7 +261,7 @@ cb_store_open(cb_store **out, const char *dsn)
 		error = store_connect_error(conn, dsn);
 		goto done;
 	}
-	PQsetNoticeProcessor(conn, store_notice, NULL);
+	PQsetNoticeReceiver(conn, store_notice, NULL);
 	cb__log(CB_LOG_DEBUG, "store", "connected to database '%s' as '%s'",
 		PQdb(conn), PQuser(conn));
 
@@ -449,6 +459,27 @@ store_check_history(const PGresult *res, int *db_version)
 	return 0;
 }
 
+/* Take the migration lock for this transaction, saying so if another
+ * migrator holds it: a long migration elsewhere must not look like a hang. */
+static int
+store_lock(cb_store *store)
+{
+	PGresult *res = NULL;
+	bool taken;
+	int error;
+
+	if ((error = store_query(store, &res, "taking the migration lock",
+		     sql_try_lock, 0, NULL)) < 0)
+		return error;
+	taken = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (taken)
+		return 0;
+	cb__log(CB_LOG_INFO, "store",
+		"waiting for another migration of this database to finish");
+	return store_command(store, "taking the migration lock", sql_lock);
+}
+
 /* Create the schema and its version table once, under the lock, so two
  * first-time migrators cannot collide on CREATE ... IF NOT EXISTS. */
 static int
@@ -462,8 +493,7 @@ store_bootstrap(cb_store *store)
 	if ((error = store_command(store, "starting a transaction", "BEGIN")) <
 		0)
 		return error;
-	if ((error = store_command(
-		     store, "taking the migration lock", sql_lock)) < 0 ||
+	if ((error = store_lock(store)) < 0 ||
 		(error = store_command(store, "creating schema chargeback",
 			 sql_create_schema)) < 0 ||
 		(error = store_command(store,
@@ -521,8 +551,7 @@ store_migrate_next(cb_store *store, bool *finished)
 	if ((error = store_command(store, "starting a transaction", "BEGIN")) <
 		0)
 		return error;
-	if ((error = store_command(
-		     store, "taking the migration lock", sql_lock)) < 0 ||
+	if ((error = store_lock(store)) < 0 ||
 		(error = store_query(store, &res,
 			 "reading chargeback.schema_migration", sql_history, 0,
 			 NULL)) < 0 ||

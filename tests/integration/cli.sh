@@ -138,6 +138,7 @@ usage_case "chargeback: option '--dsn' needs a value (DSN)" "$top" --dsn
 usage_case "chargeback: option '--version' takes no value" "$top" --version=2
 usage_case "chargeback: --output: 'xml' is not text or json" "$top" --output xml db status
 usage_case 'chargeback: db: missing command' 'usage: chargeback db <command>' db
+usage_case "chargeback: db: unknown option '-v'" 'usage: chargeback db <command>' db -v migrate
 usage_case "chargeback: db: unknown command 'frob'" 'usage: chargeback db <command>' db frob
 usage_case "chargeback: db status: unexpected argument 'extra'" 'usage: chargeback db status' db status extra
 usage_case "chargeback: db migrate: unknown option '--dry-run'" 'usage: chargeback db migrate' db migrate --dry-run

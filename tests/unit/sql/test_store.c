@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -651,6 +652,7 @@ test_store_embedded_migrations_match_files(void **state)
 }
 
 struct racer {
+	cb_store *store; /* migrate_run only */
 	const char *dsn;
 	int error;
 	int applied;
@@ -684,7 +686,7 @@ test_store_concurrent_migrators_apply_each_once(void **state)
 	for (int round = 0; round < 3; round++) {
 		pthread_barrier_init(&start, NULL, RACERS);
 		for (int i = 0; i < RACERS; i++) {
-			r[i] = (struct racer){ f->dsn, -1, -1, &start };
+			r[i] = (struct racer){ NULL, f->dsn, -1, -1, &start };
 			assert_int_equal(0,
 				pthread_create(&t[i], NULL, racer_run, &r[i]));
 		}
@@ -698,6 +700,60 @@ test_store_concurrent_migrators_apply_each_once(void **state)
 		assert_int_equal((int)cb__migration_count, total);
 		query(f->store, "DROP SCHEMA chargeback CASCADE");
 	}
+}
+
+static atomic_int waiting_logged;
+
+static void
+wait_log_cb(int level, const char *line, void *payload)
+{
+	(void)payload;
+	if (level == CB_LOG_INFO &&
+		strcmp(line, "store: waiting for another migration of this "
+			     "database to finish") == 0)
+		atomic_store(&waiting_logged, 1);
+}
+
+static void *
+migrate_run(void *arg)
+{
+	struct racer *r = arg;
+
+	r->error = cb_store_migrate(r->store, &r->applied);
+	return NULL;
+}
+
+static void
+test_store_migrate_waits_for_the_lock_and_says_so(void **state)
+{
+	struct fixture *f = *state;
+	struct racer r = { .error = -1, .applied = -1 };
+	cb_store *holder = NULL;
+	pthread_t t;
+
+	/* Advisory locks are per database: hold the migration lock on the
+	 * scratch database from a second connection. */
+	ASSERT_OK(cb_store_open(&holder, f->dsn));
+	query(holder, "BEGIN");
+	query(holder, "SELECT pg_advisory_xact_lock(7161406656947052916)");
+
+	atomic_store(&waiting_logged, 0);
+	cb_log_set_level(CB_LOG_INFO);
+	cb_log_set_callback(wait_log_cb, NULL);
+	r.store = f->store;
+	assert_int_equal(0, pthread_create(&t, NULL, migrate_run, &r));
+	for (int i = 0; i < 1000 && !atomic_load(&waiting_logged); i++)
+		usleep(10000);
+	assert_true(atomic_load(&waiting_logged));
+	assert_int_equal(-1, r.error); /* still waiting */
+	query(holder, "COMMIT");
+	pthread_join(t, NULL);
+	cb_log_set_callback(NULL, NULL);
+	cb_log_set_level(CB_LOG_WARN);
+
+	assert_int_equal(0, r.error);
+	assert_int_equal((int)cb__migration_count, r.applied);
+	cb_store_close(holder);
 }
 
 static void
@@ -878,6 +934,7 @@ main(void)
 		T(test_store_schema_is_as_designed),
 		T(test_store_embedded_migrations_match_files),
 		T(test_store_concurrent_migrators_apply_each_once),
+		T(test_store_migrate_waits_for_the_lock_and_says_so),
 		T(test_store_foreach_stops_when_told),
 		T(test_store_reading_changes_nothing),
 		T(test_store_lost_connection_is_an_error),

@@ -9,6 +9,7 @@
 #include "chargeback/buf.h"
 #include "chargeback/version.h"
 #include "chargeback/log.h"
+#include "chargeback/config.h"
 #include "chargeback/store.h"
 
 #endif

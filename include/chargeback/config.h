@@ -1,0 +1,197 @@
+/*
+ * include/chargeback/config.h - the validated contents of chargeback.cfg.
+ *
+ * The configuration file (libconfig syntax; examples/chargeback.cfg shows
+ * and explains every key) is read once, checked completely and copied into
+ * a cb_config; nothing else in the program sees the file or libconfig.  A
+ * key the schema does not know, a value of the wrong type or out of range,
+ * conflicting keys: each is an error naming "file:line" and the key.  The
+ * configuration records what the file says: defaults are applied for the
+ * numeric and enumerated settings, strings the file leaves out stay NULL,
+ * and deciding between credentials (and the AZURE_* environment fallbacks)
+ * is the auth module's job.  The one thing resolved here is
+ * azure.client_secret_env, read from the environment at load time.
+ *
+ * Secrets: a file holding a literal client secret, or a database password
+ * in its DSN, must not be readable by group or others, and no file may be
+ * writable by others (it could redirect the token request to another
+ * host); both are refused.  No error message ever contains a secret.
+ */
+#ifndef CHARGEBACK_CONFIG_H
+#define CHARGEBACK_CONFIG_H
+
+#include "chargeback/common.h"
+#include "chargeback/buf.h"
+
+CB_BEGIN_DECL
+
+/** A loaded, validated configuration.  Immutable once loaded, so threads
+ * may read it concurrently. */
+typedef struct cb_config cb_config;
+
+/** Azure cloud, by its name in the file (azure.cloud). */
+typedef enum {
+	CB_AZURE_CLOUD_PUBLIC = 0, /**< "public": login.microsoftonline.com */
+	CB_AZURE_CLOUD_CHINA = 1,  /**< "china": 21Vianet */
+	CB_AZURE_CLOUD_USGOV = 2   /**< "usgov": US Government */
+} cb_azure_cloud;
+
+/**
+ * The azure section.  Strings are NULL when the file does not set them;
+ * all are borrowed from the cb_config and valid until cb_config_free().
+ */
+typedef struct {
+	int cloud; /**< a cb_azure_cloud; default CB_AZURE_CLOUD_PUBLIC */
+	/** The cloud's name as written: "public", "china" or "usgov" (the
+	 * names cb_cloud_find() takes); static storage, never NULL. */
+	const char *cloud_name;
+	const char *tenant_id; /**< a GUID or a domain name */
+	const char *client_id; /**< application (client) id, a GUID */
+	/** The client secret: the literal from the file, or the value of the
+	 * variable named by client_secret_env, read at load time.  A secret:
+	 * never log or print it. */
+	const char *client_secret;
+	/** Name of the environment variable client_secret came from, or NULL
+	 * when the file holds the secret itself (or none). */
+	const char *client_secret_env;
+	const char *certificate_path; /**< PEM with certificate and key */
+	/** Certificate assertion signature: 0 for "PS256" (RSA-PSS, header
+	 * x5t#S256; the default), 1 for "RS256" (PKCS#1 v1.5, header x5t);
+	 * the values of auth.h's cb_assertion_alg. */
+	int assertion_algorithm;
+	bool managed_identity; /**< use IMDS; default false */
+	/** Client id of a user-assigned identity (a GUID), or NULL for the
+	 * system-assigned one; only with managed_identity. */
+	const char *managed_identity_client_id;
+	const char *access_token_file; /**< a file holding a bearer token */
+	/** Entra ID authority, e.g. "https://login.microsoftonline.com";
+	 * NULL: the cloud's.  https, or http on a loopback host. */
+	const char *authority_host;
+	/** ARM endpoint, e.g. "https://management.azure.com"; NULL: the
+	 * cloud's.  https, or http on a loopback host. */
+	const char *management_endpoint;
+	const char *ca_file; /**< extra trusted CA certificates (PEM) */
+} cb_azure_config;
+
+/** The http section: limits of every request to Azure. */
+typedef struct {
+	int timeout_seconds;         /**< one attempt, 1..3600; default 120 */
+	int connect_timeout_seconds; /**< 1..300, <= timeout; default 10 */
+	int max_attempts;            /**< tries per request, 1..20; default 6 */
+	int deadline_seconds;        /**< one request, retries included,
+					  1..86400; default 600 */
+	int max_parallel; /**< concurrent requests, 1..64; default 8 */
+} cb_http_config;
+
+/** The log section. */
+typedef struct {
+	int level;  /**< a cb_log_level; default CB_LOG_WARN */
+	int format; /**< a cb_log_format; default CB_LOG_FORMAT_TEXT */
+} cb_log_config;
+
+/** Largest configuration file or string accepted, in bytes: 8 MiB, far
+ * above a hand-kept file even with rule tables for thousands of
+ * customers; past it something other than a configuration was named. */
+#define CB_CONFIG_SIZE_MAX ((size_t)8 << 20)
+
+/**
+ * Load and validate a configuration file.
+ *
+ * Refused, with CB_ESECURITY: a file writable by others, and a file that
+ * holds a literal azure.client_secret or a password in database.dsn while
+ * group or others have any access to it (mode & 077).  Only regular files
+ * are read.
+ *
+ * @param[out] out  receives the configuration; the caller owns it and
+ *                  releases it with cb_config_free().  Untouched on failure.
+ * @param path      the file; used as written in error messages.
+ * @return 0; CB_ENOTFOUND if the file does not exist; CB_ECONFIG for a
+ *         syntax or validation error ("path:line: ..."); CB_ESECURITY as
+ *         above; CB_EIO if it cannot be read; CB_ENOMEM.
+ */
+CB_EXTERN(int) cb_config_load(cb_config **out, const char *path);
+
+/**
+ * Load and validate a configuration from memory, as cb_config_load() does
+ * but without the file permission checks.  Meant for tests and for callers
+ * that read the text themselves.
+ *
+ * @param[out] out    as for cb_config_load().
+ * @param text        the configuration text, NUL-terminated; not kept.
+ * @param source_name the name errors use in place of a path ("<string>"
+ *                    if NULL); copied.
+ * @return 0, CB_ECONFIG or CB_ENOMEM.
+ */
+/* scripts/check-exports wants the name on the CB_EXTERN line. */
+/* clang-format off */
+CB_EXTERN(int) cb_config_load_string(cb_config **out, const char *text,
+	const char *source_name);
+/* clang-format on */
+
+/**
+ * Release a configuration, overwriting the secrets it holds first.
+ * NULL is a no-op.
+ */
+CB_EXTERN(void) cb_config_free(cb_config *cfg);
+
+/**
+ * The path or source name the configuration was loaded from.  Borrowed:
+ * valid until cb_config_free().
+ */
+CB_EXTERN(const char *) cb_config_source(const cb_config *cfg);
+
+/**
+ * The line of @p key ("azure.certificate_path") in the source, so a later
+ * check can name it ("chargeback.cfg:7: ..."); 0 if the key is not set.
+ */
+CB_EXTERN(unsigned) cb_config_key_line(const cb_config *cfg, const char *key);
+
+/**
+ * database.dsn: a libpq connection string or URI, or NULL.  May hold a
+ * password: never log or print it.  Borrowed: valid until cb_config_free().
+ */
+CB_EXTERN(const char *) cb_config_dsn(const cb_config *cfg);
+
+/** The azure section.  Borrowed: valid until cb_config_free(). */
+CB_EXTERN(const cb_azure_config *) cb_config_azure(const cb_config *cfg);
+
+/** The http section.  Borrowed: valid until cb_config_free(). */
+CB_EXTERN(const cb_http_config *) cb_config_http(const cb_config *cfg);
+
+/** The log section.  Borrowed: valid until cb_config_free(). */
+CB_EXTERN(const cb_log_config *) cb_config_log(const cb_config *cfg);
+
+/**
+ * Number of names in billing_accounts; 0 when the file has no such key
+ * (callers then use every billing account the credentials can list).
+ */
+CB_EXTERN(size_t) cb_config_billing_account_count(const cb_config *cfg);
+
+/**
+ * The @p index-th billing account name, in file order, or NULL if out of
+ * range.  Names are 1..128 characters of [A-Za-z0-9:_-] and distinct.
+ * Borrowed: valid until cb_config_free().
+ */
+/* clang-format off */
+CB_EXTERN(const char *) cb_config_billing_account(const cb_config *cfg,
+	size_t index);
+/* clang-format on */
+
+/**
+ * Identify the configuration's exact text, to record which configuration
+ * made a change: the 64-bit FNV-1a hash of the bytes read (offset basis
+ * 0xcbf29ce484222325, prime 0x100000001b3) as 16 lower-case hex digits.
+ * The same bytes always give the same hash.  It is not cryptographic: it
+ * tells versions apart, it does not prove a file was not forged.  A
+ * literal client secret in the file is hashed with the rest; 64 bits say
+ * nothing useful about a random Entra secret, but record the hash, not the
+ * text, and prefer azure.client_secret_env.
+ *
+ * @param[out] out  receives the 16 digits, replacing its contents.
+ * @return 0, CB_EINVAL or CB_ENOMEM.
+ */
+CB_EXTERN(int) cb_config_hash(cb_buf *out, const cb_config *cfg);
+
+CB_END_DECL
+
+#endif

@@ -49,7 +49,7 @@ struct cli_ctx {
 	const char *dsn;         /* --dsn, or NULL; borrowed from argv */
 	int output;              /* enum cli_output */
 	int verbose;             /* times -v was given */
-	void *config;            /* loaded by NEEDS_CONFIG, or NULL; owned */
+	cb_config *config;       /* loaded by NEEDS_CONFIG, or NULL; owned */
 	cb_store *store;         /* opened by NEEDS_STORE; owned */
 };
 

@@ -174,8 +174,25 @@ find_command(const struct cli_cmd *table, const char *name)
 static int
 setup_config(struct cli_ctx *ctx)
 {
-	(void)ctx; /* TEMP until config merges */
-	return 0;
+	const char *path = ctx->config_path, *env;
+	const cb_log_config *log;
+	bool required = true;
+	int error;
+
+	if (path == NULL && (env = getenv("CHARGEBACK_CONFIG")) && *env)
+		path = env;
+	if (path == NULL) {
+		path = "chargeback.cfg";
+		required = false;
+	}
+	error = cb_config_load(&ctx->config, path);
+	if (error == CB_ENOTFOUND && !required)
+		return 0;
+	if (error < 0)
+		return error;
+	log = cb_config_log(ctx->config);
+	cb_log_set_level(log->level + ctx->verbose);
+	return cb_log_to_fd(2, log->format);
 }
 
 /* --dsn, else $CHARGEBACK_DSN, else database.dsn, else NULL: libpq's own
@@ -189,6 +206,8 @@ setup_dsn(const struct cli_ctx *ctx)
 		return ctx->dsn;
 	if (env && *env)
 		return env;
+	if (ctx->config && cb_config_dsn(ctx->config))
+		return cb_config_dsn(ctx->config);
 	return NULL;
 }
 
@@ -362,6 +381,7 @@ main(int argc, char **argv)
 		rc = CLI_EXIT_FAILURE;
 	}
 	cb_store_close(ctx.store);
+	cb_config_free(ctx.config);
 	cb_shutdown();
 	return rc;
 }

@@ -44,7 +44,7 @@ CB_EXTERN(void) cb_store_close(cb_store *store);
  * chargeback.schema_migration.  Nothing is applied when the recorded
  * history disagrees with this binary.
  *
- * @param store
+ * @param store    an open store.
  * @param[out] applied_out  if not NULL, receives how many migrations this
  *                  call applied (0 when already up to date), also when it
  *                  fails part-way.
@@ -61,7 +61,7 @@ CB_EXTERN(int) cb_store_migrate(cb_store *store, int *applied_out);
  * The schema version of the database and of this binary.  Changes
  * nothing, even on an empty database.
  *
- * @param store
+ * @param store    an open store.
  * @param[out] db_version     if not NULL, receives the highest applied
  *                            migration (0 for an empty database).
  * @param[out] known_version  if not NULL, receives the newest migration
@@ -99,7 +99,7 @@ typedef int (*cb_store_migration_cb)(
  * Report every migration, embedded or recorded in the database, in
  * version order (for `chargeback db status`).  Changes nothing.
  *
- * @param store
+ * @param store    an open store.
  * @param cb        called for each migration.
  * @param payload   passed to @p cb.
  * @return 0, the non-zero value @p cb returned, or CB_EDB.

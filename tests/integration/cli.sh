@@ -179,4 +179,65 @@ CHARGEBACK_DSN= PGHOST=$pghost PGPORT=$pgport PGUSER=$pguser PGDATABASE=$marked_
 expect_status 0
 [ "$(head -n 1 "$TEST_TMP/stdout")" = "$first_line" ] || fail "empty CHARGEBACK_DSN is not 'unset'"
 
+# --- the configuration file ---------------------------------------------------
+# --config FILE and $CHARGEBACK_CONFIG must exist; ./chargeback.cfg is read
+# when present.  Only commands that need it read it.
+run --config missing.cfg db status
+expect_status 1
+expect_stdout </dev/null
+expect_stderr <<'OUT'
+chargeback: db status: cannot read 'missing.cfg': No such file or directory
+OUT
+CHARGEBACK_CONFIG=/nonexistent/chargeback.cfg run db status
+expect_status 1
+expect_stderr <<'OUT'
+chargeback: db status: cannot read '/nonexistent/chargeback.cfg': No such file or directory
+OUT
+
+printf 'database = { dsn = "%s"; };\n' "$marked" >"$TEST_WORKDIR/marked.cfg"
+printf 'database = { dsn = "host=/nonexistent"; };\n' >"$TEST_WORKDIR/chargeback.cfg"
+run db status
+expect_status 1
+expect_stderr <<'OUT'
+chargeback: db status: database: connection to server on socket "/nonexistent/.s.PGSQL.5432" failed: No such file or directory
+OUT
+run --config marked.cfg db status
+expect_status 0
+[ "$(head -n 1 "$TEST_TMP/stdout")" = "$first_line" ] || fail "--config does not beat ./chargeback.cfg"
+CHARGEBACK_CONFIG=marked.cfg run db status
+expect_status 0
+[ "$(head -n 1 "$TEST_TMP/stdout")" = "$first_line" ] || fail "CHARGEBACK_CONFIG does not beat ./chargeback.cfg"
+CHARGEBACK_CONFIG=chargeback.cfg run --config marked.cfg db status
+expect_status 0
+[ "$(head -n 1 "$TEST_TMP/stdout")" = "$first_line" ] || fail "--config does not beat CHARGEBACK_CONFIG"
+CHARGEBACK_DSN=$marked run db status
+expect_status 0
+[ "$(head -n 1 "$TEST_TMP/stdout")" = "$first_line" ] || fail "CHARGEBACK_DSN does not beat database.dsn"
+run --dsn "$marked" db status
+expect_status 0
+[ "$(head -n 1 "$TEST_TMP/stdout")" = "$first_line" ] || fail "--dsn does not beat database.dsn"
+
+# The configuration's log settings apply, raised by -v.
+scratch_db
+printf 'database = { dsn = "%s"; };\nlog = { format = "json"; };\n' "$SCRATCH_DSN" >"$TEST_WORKDIR/chargeback.cfg"
+run -v db migrate
+expect_status 0
+expect_stdout <<'OUT'
+applied 1 migration; schema version 1
+OUT
+expect_stderr_match '\{"ts":"[0-9T:.-]+Z","level":"info","component":"store","msg":"applied migration 001_partner_hierarchy in [0-9]+ ms"\}'
+
+# A broken file stops the commands that read it, and only those.
+printf 'bogus = 1;\n' >"$TEST_WORKDIR/chargeback.cfg"
+run db status
+expect_status 1
+expect_stderr <<'OUT'
+chargeback: db status: chargeback.cfg:1: unknown key 'bogus'
+OUT
+run version
+expect_status 0
+expect_stdout <<OUT
+chargeback $version
+OUT
+
 finish

@@ -11,5 +11,6 @@
 #include "chargeback/log.h"
 #include "chargeback/config.h"
 #include "chargeback/csv.h"
+#include "chargeback/store.h"
 
 #endif

@@ -286,55 +286,55 @@ money_places_error(const char *func, unsigned places)
 
 /*
  * The exact path, for more than 19 mantissa digits (where the uint64_t
- * accumulator of the fast path could wrap).  Digits are walked with their
- * decimal position; zeros after the first non-zero digit are only counted
- * and multiplied in when another non-zero digit follows, so trailing zeros
- * of any length cost nothing and the accumulated significand m always ends
- * in a non-zero digit.  The value is then m x 10^q, q the position of the
- * last non-zero digit, and it is representable iff q >= -18 and
- * m x 10^(q+18) <= the limit.
+ * accumulator of the fast path could wrap).  The significand is the span
+ * from the first to the last non-zero digit, so leading and trailing zeros
+ * of any length cost nothing.  The value is S x 10^q, q the position of
+ * the last non-zero digit, and it is representable iff q >= -18 and
+ * S x 10^(q+18) is within the limit; S has at most 39 digits then (the
+ * limit has 39), accumulated in 19-digit uint64_t chunks.
  */
 static MONEY_COLD int
 money_parse_long(cb_money *out, const char *text, size_t len, bool neg,
 	const char *int_start, size_t int_len, const char *frac_start,
 	size_t frac_len, int64_t exp)
 {
+	size_t n = int_len + frac_len, first = 0, last = n, i;
 	u128 m = 0, mag;
-	uint64_t pending = 0;
-	int64_t last = 0, e;
-	bool any = false, big = false;
+	int64_t e;
 
-	for (size_t i = 0; i < int_len + frac_len; i++) {
-		unsigned d = (unsigned)(i < int_len ? int_start[i]
-						    : frac_start[i - int_len]) -
-			     '0';
+#define DIGIT(i)                                                              \
+	((unsigned)((i) < int_len ? int_start[i] : frac_start[(i)-int_len]) - \
+		'0')
 
-		if (d == 0) {
-			if (any)
-				pending++;
-			continue;
-		}
-		if (!any) {
-			m = d;
-			any = true;
-		} else if (!big) {
-			if (pending + 1 > 38 ||
-				m > (U128_MAX - d) / pow10_u128[pending + 1])
-				big = true; /* m > 2^128 > any magnitude */
-			else
-				m = m * pow10_u128[pending + 1] + d;
-		}
-		pending = 0;
-		last = (int64_t)int_len - 1 - (int64_t)i;
-	}
-	if (!any) {
+	while (first < n && DIGIT(first) == 0)
+		first++;
+	if (first == n) {
 		*out = CB_MONEY_ZERO;
 		return 0;
 	}
-	e = last + exp + CB_MONEY_SCALE;
+	while (DIGIT(last - 1) == 0)
+		last--;
+	e = (int64_t)int_len - (int64_t)last + exp + CB_MONEY_SCALE;
 	if (e < 0)
 		return money_parse_error(PARSE_PRECISION, text, len);
-	if (big || e > 38 || m > U128_MAX / pow10_u128[e])
+	if (last - first > 39 || e > 38)
+		return money_parse_error(PARSE_RANGE, text, len);
+	for (i = first; i < last;) {
+		size_t k = last - i < 19 ? last - i : 19;
+		uint64_t chunk = 0;
+
+		for (size_t j = 0; j < k; j++)
+			chunk = chunk * 10 + DIGIT(i + j);
+		/* Below 10^38 no fold can wrap; only a 39th digit needs a
+		 * check. */
+		if (last - first == 39 && i + k == last &&
+			m > (U128_MAX - chunk) / pow10_u64[k])
+			return money_parse_error(PARSE_RANGE, text, len);
+		m = m * pow10_u64[k] + chunk;
+		i += k;
+	}
+#undef DIGIT
+	if (e > 0 && m > U128_MAX / pow10_u128[e])
 		return money_parse_error(PARSE_RANGE, text, len);
 	mag = m * pow10_u128[e];
 	if (!money_mag_fits(mag, neg))

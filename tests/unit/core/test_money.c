@@ -104,6 +104,53 @@ rng_money(void)
 	return m;
 }
 
+__extension__ typedef unsigned __int128 t_u128;
+
+/*
+ * A non-negative amount whose bits are a run of ones, one more than such
+ * a run, a power of two plus 0-2, or a run with random low bits: the
+ * shapes that make a long division's quotient-digit estimate too large
+ * (uniformly random operands almost never do).
+ */
+static cb_money
+rng_structured(void)
+{
+	unsigned hi = (unsigned)(rng() % 127),
+		 lo = (unsigned)(rng() % (hi + 1));
+	t_u128 v = 0;
+	cb_money m;
+
+	for (unsigned k = lo; k <= hi; k++)
+		v |= (t_u128)1 << k;
+	switch (rng() % 4) {
+	case 1:
+		v += 1;
+		break;
+	case 2:
+		v ^= rng() & 0xffff;
+		break;
+	case 3:
+		v = ((t_u128)1 << hi) + rng() % 3;
+		break;
+	default:
+		break;
+	}
+	m.lo = (uint64_t)v;
+	m.hi = (int64_t)(uint64_t)(v >> 64);
+	return m;
+}
+
+/* Either kind, and either sign. */
+static cb_money
+rng_any(void)
+{
+	cb_money m = rng() % 2 ? rng_money() : rng_structured();
+
+	if (rng() % 2 && m.hi >= 0 && cb_money_neg(&m, m) != 0)
+		m = CB_MONEY_ZERO;
+	return m;
+}
+
 /*
  * Test-side big integers: sign and magnitude, 10 little-endian 32-bit
  * limbs (320 bits; the largest value built here is 2 x 2^254).
@@ -387,6 +434,18 @@ test_money_parse_refuses_with_exact_message(void **state)
 			"'1e99999999999999999999999' is out of range" },
 		{ "123456789012345678901234567890", CB_EOVERFLOW,
 			"'123456789012345678901234567890' is out of range" },
+		/* Significands that wrap 2^128 into range if unchecked:
+		 * 3 x 2^128 (40 digits) and 2^128 + 5 (39 digits). */
+		{ "1020847100762815390390.123822295304634368", CB_EOVERFLOW,
+			"'1020847100762815390390.123822295304634368' is out of "
+			"range" },
+		{ "-340282366920938463463.374607431768211461", CB_EOVERFLOW,
+			"'-340282366920938463463.374607431768211461' is out of "
+			"range" },
+		/* 40 significant digits, the last at the 18th place. */
+		{ "1234567890123456789012.123456789012345678", CB_EOVERFLOW,
+			"'1234567890123456789012.123456789012345678' is out of "
+			"range" },
 		{ "1e-19", CB_EPARSE,
 			"'1e-19' has more than 18 decimal places" },
 		{ "0.0000000000000000001", CB_EPARSE,
@@ -1272,7 +1331,7 @@ test_money_allocate_random_splits_are_exact(void **state)
 		size_t n = 1 + (size_t)(rng() % (iter % 50 == 0 ? 256 : 12));
 		unsigned places = (unsigned)(rng() % 19);
 		int kind = (int)(rng() % 4);
-		cb_money total = rng_money();
+		cb_money total = rng_any();
 		struct big W = big_u64(0), lim = big_money(CB_MONEY_MAX);
 
 		/* A total that is a multiple of the unit. */
@@ -1290,7 +1349,7 @@ test_money_allocate_random_splits_are_exact(void **state)
 					cb_money_from_int((int64_t)(rng() % 4));
 				break;
 			case 2:
-				weights[i] = rng_money();
+				weights[i] = rng_any();
 				if (cb_money_abs(&weights[i], weights[i]))
 					weights[i] = CB_MONEY_ZERO;
 				weights[i].hi >>= 9; /* sum of 256 fits */
@@ -1442,8 +1501,8 @@ static void
 test_money_mul_div_random_against_big_integers(void **state)
 {
 	(void)state;
-	for (int iter = 0; iter < 20000; iter++) {
-		cb_money a = rng_money(), b = rng_money();
+	for (int iter = 0; iter < 40000; iter++) {
+		cb_money a = rng_any(), b = rng_any();
 
 		check_mul(a, b);
 		check_div(a, b);
@@ -1461,6 +1520,11 @@ test_money_mul_div_random_against_big_integers(void **state)
 	check_mul(CB_MONEY_MAX, CB_MONEY_MAX);
 	check_mul(CB_MONEY_MIN, CB_MONEY_MIN);
 	check_div(CB_MONEY_MIN, M("-0.000000000000000001"));
+	/* The first quotient digit's estimate needs correcting here. */
+	check_div(M("20769187434139310.514121985316880385"),
+		M("295.147905179352825857"));
+	check_div(M("-42535295865117307932.921825928971026434"),
+		M("147.573952589676412929"));
 	check_div(M("1e-18"), CB_MONEY_MIN);
 }
 

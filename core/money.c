@@ -60,6 +60,7 @@ static const uint64_t pow10_u64[20] = { UINT64_C(1), UINT64_C(10),
 	UINT64_C(1000000000000000000), E19 };
 
 /* 10^0 .. 10^38; 10^38 is the largest power of ten below 2^128. */
+#define E19_TIMES(x) ((u128)E19 * (x))
 static const u128 pow10_u128[39] = { 1, UINT64_C(10), UINT64_C(100),
 	UINT64_C(1000), UINT64_C(10000), UINT64_C(100000), UINT64_C(1000000),
 	UINT64_C(10000000), UINT64_C(100000000), UINT64_C(1000000000),
@@ -67,18 +68,19 @@ static const u128 pow10_u128[39] = { 1, UINT64_C(10), UINT64_C(100),
 	UINT64_C(10000000000000), UINT64_C(100000000000000),
 	UINT64_C(1000000000000000), UINT64_C(10000000000000000),
 	UINT64_C(100000000000000000), UINT64_C(1000000000000000000), E19,
-	(u128)E19 *UINT64_C(10), (u128)E19 *UINT64_C(100),
-	(u128)E19 *UINT64_C(1000), (u128)E19 *UINT64_C(10000),
-	(u128)E19 *UINT64_C(100000), (u128)E19 *UINT64_C(1000000),
-	(u128)E19 *UINT64_C(10000000), (u128)E19 *UINT64_C(100000000),
-	(u128)E19 *UINT64_C(1000000000), (u128)E19 *UINT64_C(10000000000),
-	(u128)E19 *UINT64_C(100000000000), (u128)E19 *UINT64_C(1000000000000),
-	(u128)E19 *UINT64_C(10000000000000),
-	(u128)E19 *UINT64_C(100000000000000),
-	(u128)E19 *UINT64_C(1000000000000000),
-	(u128)E19 *UINT64_C(10000000000000000),
-	(u128)E19 *UINT64_C(100000000000000000),
-	(u128)E19 *UINT64_C(1000000000000000000), (u128)E19 *E19 };
+	E19_TIMES(UINT64_C(10)), E19_TIMES(UINT64_C(100)),
+	E19_TIMES(UINT64_C(1000)), E19_TIMES(UINT64_C(10000)),
+	E19_TIMES(UINT64_C(100000)), E19_TIMES(UINT64_C(1000000)),
+	E19_TIMES(UINT64_C(10000000)), E19_TIMES(UINT64_C(100000000)),
+	E19_TIMES(UINT64_C(1000000000)), E19_TIMES(UINT64_C(10000000000)),
+	E19_TIMES(UINT64_C(100000000000)), E19_TIMES(UINT64_C(1000000000000)),
+	E19_TIMES(UINT64_C(10000000000000)),
+	E19_TIMES(UINT64_C(100000000000000)),
+	E19_TIMES(UINT64_C(1000000000000000)),
+	E19_TIMES(UINT64_C(10000000000000000)),
+	E19_TIMES(UINT64_C(100000000000000000)),
+	E19_TIMES(UINT64_C(1000000000000000000)), E19_TIMES(E19) };
+#undef E19_TIMES
 
 /* ---- representation ---------------------------------------------------- */
 
@@ -157,8 +159,8 @@ u128_clz(u128 v)
  * *rem.  Hacker's Delight's divlu (Warren, 2nd ed., fig. 9-3) with 128-bit
  * words and 64-bit half-words: normalise v so its top bit is set, then two
  * half-word quotient digits, each estimated from the top half of v and
- * corrected at most twice.  The products in the tests cannot overflow:
- * q < b is checked first and rhat < b is kept by the loops.
+ * corrected at most twice.  The products in the loop conditions cannot
+ * overflow: q < b is tested first and the loops keep rhat < b.
  */
 static u128
 u256_div(u128 u1, u128 u0, u128 v, u128 *rem)
@@ -353,7 +355,7 @@ int
 cb_money_parse(cb_money *out, const char *text, size_t len)
 {
 	const char *p = text, *end, *int_start, *frac_start;
-	size_t int_len, frac_len = 0;
+	size_t int_len, frac_len = 0, zeros;
 	uint64_t acc = 0;
 	int64_t exp = 0, e;
 	bool neg = false;
@@ -367,14 +369,26 @@ cb_money_parse(cb_money *out, const char *text, size_t len)
 
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
-	/* Past 19 digits acc wraps harmlessly: the long path takes over. */
+	/*
+	 * acc holds the digits after the leading zeros (of the integer part,
+	 * then of the fraction when the integer part is zero); past 19 of
+	 * them it wraps harmlessly and the long path takes over.  Skipping
+	 * the zeros keeps "0.009865586851323632" on this path.
+	 */
 	int_start = p;
+	while (p < end && *p == '0')
+		p++;
+	zeros = (size_t)(p - int_start);
 	while (p < end && money_is_digit((unsigned char)*p))
 		acc = acc * 10 + (unsigned)(*p++ - '0');
 	int_len = (size_t)(p - int_start);
 	frac_start = p;
 	if (p < end && *p == '.') {
 		frac_start = ++p;
+		if (zeros == int_len)
+			while (p < end && *p == '0')
+				p++;
+		zeros += (size_t)(p - frac_start);
 		while (p < end && money_is_digit((unsigned char)*p))
 			acc = acc * 10 + (unsigned)(*p++ - '0');
 		frac_len = (size_t)(p - frac_start);
@@ -399,11 +413,12 @@ cb_money_parse(cb_money *out, const char *text, size_t len)
 	if (p != end)
 		return money_parse_error(PARSE_MALFORMED, text, len);
 
-	if (int_len + frac_len > 19)
+	if (int_len + frac_len - zeros > 19)
 		return money_parse_long(out, text, len, neg, int_start, int_len,
 			frac_start, frac_len, exp);
 
-	/* acc < 10^19 holds every digit; value = acc x 10^(e - 18). */
+	/* acc < 10^19 holds every significant digit; value = acc x
+	 * 10^(e - 18). */
 	if (acc == 0) {
 		*out = CB_MONEY_ZERO;
 		return 0;

@@ -1653,12 +1653,12 @@ test_money_agrees_with_postgresql(void **state)
 		lineno++;
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
-		if ((a = strchr(op, '\t')) == NULL ||
-			(b = strchr(++a, '\t')) == NULL ||
-			(want = strchr(++b, '\t')) == NULL)
+		a = strchr(op, '\t');
+		b = a ? strchr(a + 1, '\t') : NULL;
+		want = b ? strchr(b + 1, '\t') : NULL;
+		if (want == NULL)
 			fail_msg("%s:%zu: not 4 fields", path, lineno);
-		a[-1] = b[-1] = '\0';
-		*want++ = '\0';
+		*a++ = *b++ = *want++ = '\0';
 
 		if (strcmp(op, "parse") == 0) {
 			kind = 0;

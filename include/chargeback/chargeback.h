@@ -12,5 +12,6 @@
 #include "chargeback/config.h"
 #include "chargeback/csv.h"
 #include "chargeback/store.h"
+#include "chargeback/money.h"
 
 #endif

@@ -7,10 +7,10 @@
  * cost-details CSV (quantities, unit prices, costs with up to 18
  * significant digits, exponent notation), generated from a fixed seed and
  * stored back to back like fields of a read buffer, not NUL-terminated.
- * Standalone on purpose (no bench/ build yet), from the repository root:
+ * Build and run in the release preset:
  *
- *   cc -O2 -std=c11 -Iinclude -I. bench/money_parse.c core/money.c \
- *      core/errors.c -o /tmp/money_parse && /tmp/money_parse
+ *   cmake --preset release && cmake --build --preset release \
+ *       --target money_parse && build/release/bench/money_parse
  */
 #include "core/common.h"
 

@@ -46,7 +46,7 @@ static bool
 json_is_number_char(unsigned char c)
 {
 	return json_is_digit(c) || c == '-' || c == '+' || c == '.' ||
-		c == 'e' || c == 'E';
+	       c == 'e' || c == 'E';
 }
 
 bool
@@ -161,7 +161,7 @@ scan_next(struct scan *s, size_t *start, size_t *end)
 				json_is_number_char((unsigned char)s->in[q]))
 				q++;
 			wrap = !s->key_pos &&
-				cb__json_number_is_valid(s->in + p, q - p);
+			       cb__json_number_is_valid(s->in + p, q - p);
 			s->pos = q;
 			s->key_pos = false;
 			if (wrap) {
@@ -206,7 +206,7 @@ scan_next(struct scan *s, size_t *start, size_t *end)
 			break;
 		case ',':
 			s->key_pos = s->depth > 0 &&
-				(s->objects >> (s->depth - 1) & 1) != 0;
+				     (s->objects >> (s->depth - 1) & 1) != 0;
 			break;
 		case ':':
 			s->key_pos = false;
@@ -364,8 +364,8 @@ cb__json_clean_message(char *out, size_t outlen, const char *msg)
 	if (outlen == 0)
 		return;
 	while (*msg != '\0' && o + 1 < outlen) {
-		if (msg[0] == '"' &&
-			strncmp(msg + 1, CB__JSON_MARK_ESCAPED, mark_len) == 0) {
+		if (msg[0] == '"' && strncmp(msg + 1, CB__JSON_MARK_ESCAPED,
+					     mark_len) == 0) {
 			msg += 1 + mark_len;
 			while (json_is_number_char((unsigned char)*msg) &&
 				o + 1 < outlen)
@@ -418,99 +418,5 @@ cb__json_utf8_is_valid(const char *s, size_t len)
 			return false;
 		i += n + 1;
 	}
-	return true;
-}
-
-/*
- * Exponent magnitudes beyond this are not written out: no money value or
- * integer we read has more than about 40 digits around the point, so a
- * plain form would be far longer than any outlen a caller passes.
- */
-#define JSON_EXPONENT_MAX 100000
-
-bool
-cb__json_number_plain(char *out, size_t outlen, const char *num, size_t len)
-{
-	char digits[128]; /* significant digits, no point */
-	size_t nd = 0, i = 0, o = 0;
-	long point = 0; /* digits before the decimal point */
-	long exp = 0;
-	bool neg = false, exp_neg = false, seen_point = false;
-
-	if (outlen == 0)
-		return false;
-	if (memchr(num, 'e', len) == NULL && memchr(num, 'E', len) == NULL) {
-		if (len + 1 > outlen)
-			return false;
-		memcpy(out, num, len);
-		out[len] = '\0';
-		return true;
-	}
-	if (i < len && num[i] == '-') {
-		neg = true;
-		i++;
-	}
-	for (; i < len && num[i] != 'e' && num[i] != 'E'; i++) {
-		if (num[i] == '.') {
-			seen_point = true;
-			continue;
-		}
-		if (nd == 0 && num[i] == '0') {
-			/* A leading zero only moves the point. */
-			if (seen_point)
-				point--;
-			continue;
-		}
-		if (nd == sizeof(digits))
-			return false;
-		digits[nd++] = num[i];
-		if (!seen_point)
-			point++;
-	}
-	i++; /* the 'e' */
-	if (i < len && (num[i] == '+' || num[i] == '-'))
-		exp_neg = num[i++] == '-';
-	for (; i < len; i++) {
-		exp = exp * 10 + (num[i] - '0');
-		if (exp > JSON_EXPONENT_MAX)
-			return false;
-	}
-	while (nd > 0 && digits[nd - 1] == '0')
-		nd--; /* trailing zeros add nothing once the point is placed */
-	if (nd == 0) {
-		if (outlen < 2)
-			return false;
-		memcpy(out, "0", 2);
-		return true;
-	}
-	point += exp_neg ? -exp : exp;
-
-#define PUT(ch)                          \
-	do {                             \
-		if (o + 1 >= outlen)     \
-			return false;    \
-		out[o++] = (char)(ch);   \
-	} while (0)
-
-	if (neg)
-		PUT('-');
-	if (point <= 0) {
-		PUT('0');
-		PUT('.');
-		for (long z = point; z < 0; z++)
-			PUT('0');
-		for (size_t k = 0; k < nd; k++)
-			PUT(digits[k]);
-	} else {
-		for (long k = 0; k < point; k++)
-			PUT((size_t)k < nd ? digits[k] : '0');
-		if ((size_t)point < nd) {
-			PUT('.');
-			for (size_t k = (size_t)point; k < nd; k++)
-				PUT(digits[k]);
-		}
-	}
-#undef PUT
-	out[o] = '\0';
 	return true;
 }

@@ -481,8 +481,8 @@ static int
 json_load_failed(const json_error_t *jerr, const char *data, size_t len,
 	const char *source)
 {
-	char text[JSON_ERROR_TEXT_LENGTH];
-	size_t offset = 0, line, col;
+	char text[JSON_ERROR_TEXT_LENGTH + 32];
+	size_t offset = 0, line, col, start, end, n;
 
 	/* jansson's allocations go through cb__malloc, which records
 	 * CB_ENOMEM; some of its out-of-memory paths then report a bogus
@@ -495,6 +495,18 @@ json_load_failed(const json_error_t *jerr, const char *data, size_t len,
 			data, len, (size_t)jerr->position);
 	cb__json_line_col(&line, &col, data, len, offset);
 	cb__json_clean_message(text, sizeof(text), jerr->text);
+	/* jansson names the token it stopped at ("near '3'") only when its
+	 * text is at most 20 bytes, and not after a bad UTF-8 byte that
+	 * follows a completed string.  A wrapped number is 8 bytes longer
+	 * and a completed string, so where jansson stopped right after one,
+	 * say what jansson would have said on the text as sent. */
+	n = strlen(text);
+	if (jerr->position > 0 && strstr(text, " near ") == NULL &&
+		cb__json_number_before(
+			data, len, (size_t)jerr->position, &start, &end) &&
+		end - start <= 20)
+		snprintf(text + n, sizeof(text) - n, " near '%.*s'",
+			(int)(end - start), data + start);
 	return cb__error_set(CB_EPARSE, CB_ERRCLASS_JSON, "%s:%zu:%zu: %s",
 		source, line, col, text);
 }

@@ -379,6 +379,14 @@ void cb__json_line_col(
 	size_t *line, size_t *col, const char *in, size_t len, size_t offset);
 
 /*
+ * If quoted is the offset just past the closing quote of a wrapped number
+ * in the output of cb__json_quote_numbers(in, len), give that number's
+ * extent in in and return true.
+ */
+bool cb__json_number_before(
+	const char *in, size_t len, size_t quoted, size_t *start, size_t *end);
+
+/*
  * Append to out the JSON text in[0..len) (as jansson writes it) with every
  * marked string "\u0001N" replaced by the bare number N.  Returns 0,
  * CB_ENOMEM or CB_ETOOBIG.

@@ -312,6 +312,31 @@ cb__json_input_offset(const char *in, size_t len, size_t quoted)
 	return offset > len ? len : offset;
 }
 
+bool
+cb__json_number_before(const char *in, size_t len, size_t quoted,
+	size_t *start_out, size_t *end_out)
+{
+	struct scan s;
+	size_t start, end, bom = json_bom_len(in, len);
+	size_t added = 0;
+
+	scan_init(&s, in, len);
+	while (scan_next(&s, &start, &end) > 0) {
+		size_t qend = start - bom + added + CB__JSON_MARK_OVERHEAD +
+			      (end - start);
+
+		if (quoted < qend)
+			return false;
+		if (quoted == qend) {
+			*start_out = start;
+			*end_out = end;
+			return true;
+		}
+		added += CB__JSON_MARK_OVERHEAD;
+	}
+	return false;
+}
+
 int
 cb__json_unquote_numbers(cb_buf *out, const char *in, size_t len)
 {

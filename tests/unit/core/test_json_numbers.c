@@ -200,6 +200,30 @@ test_json_numbers_maps_offsets_back(void **state)
 }
 
 static void
+test_json_numbers_finds_the_number_before_an_offset(void **state)
+{
+	/* out: ["\u00011", "\u000122","x"]: numbers end at 10 and 22. */
+	const char *in = "[1, 22,\"x\"]";
+	size_t start = 99, end = 99;
+
+	(void)state;
+	assert_true(cb__json_number_before(in, strlen(in), 10, &start, &end));
+	assert_int_equal(1, start);
+	assert_int_equal(2, end);
+	assert_true(cb__json_number_before(in, strlen(in), 22, &start, &end));
+	assert_int_equal(4, start);
+	assert_int_equal(6, end);
+	start = end = 99;
+	assert_false(cb__json_number_before(in, strlen(in), 9, &start, &end));
+	assert_false(cb__json_number_before(in, strlen(in), 11, &start, &end));
+	assert_false(cb__json_number_before(in, strlen(in), 21, &start, &end));
+	assert_false(cb__json_number_before(in, strlen(in), 27, &start, &end));
+	assert_false(cb__json_number_before(in, strlen(in), 0, &start, &end));
+	assert_int_equal(99, start);
+	assert_int_equal(99, end);
+}
+
+static void
 test_json_numbers_offset_map_is_monotonic(void **state)
 {
 	const char *in = "{\"a\": [1, -2.5e3, \"7\", {\"b\": 0}], \"c\": 44}";
@@ -376,6 +400,8 @@ main(void)
 		cmocka_unit_test(
 			test_json_numbers_refuses_deep_nesting_and_marker),
 		cmocka_unit_test(test_json_numbers_maps_offsets_back),
+		cmocka_unit_test(
+			test_json_numbers_finds_the_number_before_an_offset),
 		cmocka_unit_test(test_json_numbers_offset_map_is_monotonic),
 		cmocka_unit_test(test_json_numbers_line_col_like_jansson),
 		cmocka_unit_test(test_json_numbers_unquotes_dumped_text),

@@ -41,7 +41,7 @@
 #define CB_CORE_JSON_H
 
 #include "chargeback/buf.h"
-#include "chargeback/money.h" /* MONEY-PENDING */
+#include "chargeback/money.h"
 
 #include <stdbool.h>
 #include <stddef.h>

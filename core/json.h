@@ -116,9 +116,12 @@ typedef enum {
  * refused; a UTF-8 byte order mark is skipped.
  *
  * Returns 0 and *out (owned by the caller, free with cb__json_free()),
- * CB_EPARSE ("source:line:column: what", positions in data as given, line
- * and column counted from 1 as jansson counts them, column in characters),
- * CB_ETOOBIG, or CB_ENOMEM.  *out is untouched on failure.
+ * CB_EPARSE ("source:line:column: what", jansson's text; the position is
+ * in data as given, not in the quoted copy jansson read: the scanner's
+ * offsets are mapped back by scanning data again), CB_ETOOBIG, or
+ * CB_ENOMEM.  Lines count from 1; the column is the number of characters
+ * read on that line when parsing stopped, as jansson counts it (0 at the
+ * start of a line).  *out is untouched on failure.
  */
 int cb__json_parse(
 	cb_json **out, const char *data, size_t len, const char *source);
@@ -354,7 +357,9 @@ bool cb__json_number_is_valid(const char *s, size_t len);
  * that is not one valid number, or that stands where a key belongs, is
  * left bare so that jansson refuses it.  So the output is valid JSON
  * exactly when the input is.  The output is (len - BOM) + 8 * (numbers)
- * bytes, computed in a first pass and allocated once.
+ * bytes, computed in a first pass and allocated once; n numbers need at
+ * least 2n - 1 bytes, so that is never more than 5 * len + 4 (a 64 MiB
+ * body of "[1,1,...]" quotes to 320 MiB; real bodies grow by a few %).
  *
  * Refused here, with source:line:column: nesting deeper than
  * CB_JSON_MAX_DEPTH, and a string starting with \u0001.  Returns 0,

@@ -477,6 +477,50 @@ test_json_walks_nodes(void **state)
 }
 
 static void
+test_json_reads_an_arm_error_body(void **state)
+{
+	/* What core/arm will do with a 4xx body: code and message required,
+	 * target optional, details walked. */
+	const char *text =
+		"{\"error\":{\"code\":\"BadRequest\",\"message\":\"Invalid "
+		"budget\",\"details\":[{\"code\":\"AmountTooLow\",\"message\":"
+		"\"amount must be positive\",\"target\":\"properties.amount\"},"
+		"{\"code\":\"Other\",\"message\":\"x\"}]}}";
+	cb_json *doc = NULL;
+	const char *code = NULL, *message = NULL, *target = "(none)";
+	const cb_json_node *details = NULL, *err = NULL;
+	const struct cb_json_field fields[] = {
+		{ "code", CB_JSON_FIELD_STRING, 0, &code },
+		{ "message", CB_JSON_FIELD_STRING, 0, &message },
+		{ "target", CB_JSON_FIELD_STRING, CB_JSON_OPTIONAL, &target },
+		{ "details", CB_JSON_FIELD_ARRAY, CB_JSON_OPTIONAL, &details },
+		{ NULL, 0, 0, NULL },
+	};
+
+	(void)state;
+	assert_int_equal(0, cb__json_parse(&doc, text, strlen(text),
+				    "PUT /budgets/b1: http 400"));
+	assert_int_equal(0,
+		cb__json_get_object(&err, doc, cb__json_root(doc), "error", 0));
+	assert_int_equal(0, cb__json_get_fields(doc, err, fields));
+	assert_string_equal("BadRequest", code);
+	assert_string_equal("Invalid budget", message);
+	assert_string_equal("(none)", target);
+	assert_int_equal(2, cb__json_array_size(details));
+	assert_int_equal(0, cb__json_get_string(&target, doc, details,
+				    "[0].target", CB_JSON_OPTIONAL));
+	assert_string_equal("properties.amount", target);
+	assert_int_equal(
+		CB_ENOTFOUND, cb__json_get_string(&target, doc, details,
+				      "[1].target", CB_JSON_OPTIONAL));
+	assert_parse_error("PUT /budgets/b1: http 400: error.details[1].code: "
+			   "expected an integer, found a string",
+		cb__json_get_int64((int64_t[1]){ 0 }, doc,
+			cb__json_array_get(details, 1), "code", 0));
+	cb__json_free(doc);
+}
+
+static void
 test_json_parse_reports_original_positions(void **state)
 {
 	/* The scanner adds 8 bytes per number; the position must still be
@@ -886,6 +930,131 @@ test_json_read_modify_write(void **state)
 }
 
 static void
+test_json_money_is_read_exactly(void **state)
+{
+	const char *text =
+		"{\"m\": {\"cost\": 0.009865586851323632, \"big\": "
+		"1234567890.123456789, \"exp\": 1.5E-05, \"neg\": -0.5, "
+		"\"trail\": 2.00, \"max\": 170141183460469231731.687303715884105727, "
+		"\"tooPrecise\": 1e-19, \"tooBig\": 1e40, \"str\": \"12.5\", "
+		"\"word\": \"12.5x\", \"flag\": true, \"nil\": null}}";
+	static const struct {
+		const char *path, *formatted;
+	} ok[] = {
+		{ "m.cost", "0.009865586851323632" },
+		{ "m.big", "1234567890.123456789" },
+		{ "m.exp", "0.000015" },
+		{ "m.neg", "-0.5" },
+		{ "m.trail", "2" },
+		{ "m.max", "170141183460469231731.687303715884105727" },
+	};
+	cb_json *doc = NULL;
+	const cb_json_node *root;
+	cb_money m = CB_MONEY_ZERO, before;
+	char formatted[CB_MONEY_STR_MAX];
+
+	(void)state;
+	assert_int_equal(0, cb__json_parse(&doc, text, strlen(text), "q.json"));
+	root = cb__json_root(doc);
+	for (size_t i = 0; i < CB_ARRAY_SIZE(ok); i++) {
+		if (cb__json_get_money(&m, doc, root, ok[i].path, 0) != 0)
+			fail_msg(
+				"%s: %s", ok[i].path, cb_error_last()->message);
+		assert_int_equal(
+			0, cb_money_format(formatted, sizeof(formatted), m));
+		assert_string_equal(ok[i].formatted, formatted);
+	}
+
+	/* Refused, never rounded; *out untouched. */
+	before = m;
+	assert_parse_error("q.json: m.tooPrecise: '1e-19' has more than 18 "
+			   "decimal places",
+		cb__json_get_money(&m, doc, root, "m.tooPrecise", 0));
+	assert_parse_error("q.json: m.tooBig: '1e40' is out of range",
+		cb__json_get_money(&m, doc, root, "m.tooBig", 0));
+	assert_parse_error("q.json: m.str: expected a number, found a string",
+		cb__json_get_money(&m, doc, root, "m.str", 0));
+	assert_parse_error("q.json: m.word: expected a number, found a string",
+		cb__json_get_money(
+			&m, doc, root, "m.word", CB_JSON_NUMERIC_STRING));
+	assert_parse_error("q.json: m.flag: expected a number, found a "
+			   "boolean",
+		cb__json_get_money(&m, doc, root, "m.flag", 0));
+	assert_parse_error("q.json: m.nil: expected a number, found null",
+		cb__json_get_money(&m, doc, root, "m.nil", 0));
+	assert_int_equal(CB_ENOTFOUND,
+		cb__json_get_money(&m, doc, root, "m.nil", CB_JSON_OPTIONAL));
+	assert_int_equal(0, cb_money_cmp(before, m));
+
+	/* A string holding a number only when asked. */
+	assert_int_equal(0, cb__json_get_money(&m, doc, root, "m.str",
+				    CB_JSON_NUMERIC_STRING));
+	assert_int_equal(0, cb_money_format(formatted, sizeof(formatted), m));
+	assert_string_equal("12.5", formatted);
+
+	/* And through a field table. */
+	{
+		cb_money cost = CB_MONEY_ZERO, absent = CB_MONEY_ZERO;
+		const struct cb_json_field fields[] = {
+			{ "m.cost", CB_JSON_FIELD_MONEY, 0, &cost },
+			{ "m.absent", CB_JSON_FIELD_MONEY, CB_JSON_OPTIONAL,
+				&absent },
+			{ NULL, 0, 0, NULL },
+		};
+
+		assert_int_equal(0, cb__json_get_fields(doc, root, fields));
+		assert_int_equal(
+			0, cb_money_format(formatted, sizeof(formatted), cost));
+		assert_string_equal("0.009865586851323632", formatted);
+		assert_true(cb_money_is_zero(absent));
+	}
+	cb__json_free(doc);
+}
+
+static void
+test_json_money_is_written_exactly(void **state)
+{
+	static const char *amounts[] = { "100.65", "-0.000000000000000001",
+		"170141183460469231731.687303715884105727",
+		"-170141183460469231731.687303715884105728", "0", "2.50" };
+	cb_json *doc = NULL;
+	cb_json_node *root;
+	cb_buf out = CB_BUF_INIT;
+	cb_money m;
+
+	(void)state;
+	assert_int_equal(0, cb__json_new(&doc, "body"));
+	root = cb__json_root_mut(doc);
+	for (size_t i = 0; i < CB_ARRAY_SIZE(amounts); i++) {
+		assert_int_equal(
+			0, cb_money_parse(&m, amounts[i], strlen(amounts[i])));
+		assert_int_equal(0, cb__json_set_money(doc, root, "a[]", m));
+	}
+	assert_int_equal(0, cb__json_dump(&out, cb__json_root(doc)));
+	assert_string_equal("{\"a\":[100.65,-0.000000000000000001,"
+			    "170141183460469231731.687303715884105727,"
+			    "-170141183460469231731.687303715884105728,0,2.5]}",
+		out.ptr);
+
+	/* What is written reads back to the same amount. */
+	for (size_t i = 0; i < CB_ARRAY_SIZE(amounts); i++) {
+		char path[16];
+		cb_money back;
+
+		snprintf(path, sizeof(path), "a[%zu]", i);
+		assert_int_equal(
+			0, cb_money_parse(&m, amounts[i], strlen(amounts[i])));
+		assert_int_equal(0, cb__json_get_money(&back, doc,
+					    cb__json_root(doc), path, 0));
+		assert_int_equal(0, cb_money_cmp(m, back));
+	}
+	assert_error(CB_EINVAL, "cb__json_set_money: invalid argument: path",
+		cb__json_set_money(doc, root, NULL, m));
+	cb_buf_dispose(&out);
+	cb__json_free(doc);
+}
+
+static void
 test_json_parse_survives_oom(void **state)
 {
 	cb_json *doc = NULL;
@@ -924,6 +1093,7 @@ build_and_dump(cb_buf *out)
 	cb_json_node *root, *o = NULL;
 	const cb_json_node *copy_src;
 	cb_json *src = NULL;
+	cb_money m;
 	int error;
 
 	const char *text = "{\"f\":{\"and\":[1.25,\"x\"]}}";
@@ -937,6 +1107,8 @@ build_and_dump(cb_buf *out)
 		(error = cb__json_set_int64(doc, root, "a.n", -42)) < 0 ||
 		(error = cb__json_set_number_text(doc, root, "a.big",
 			 "123456789012345678901234567890.5")) < 0 ||
+		(error = cb_money_parse(&m, "-0.009865586851323632", 21)) < 0 ||
+		(error = cb__json_set_money(doc, root, "a.cost", m)) < 0 ||
 		(error = cb__json_set_object(&o, doc, root, "list[]")) < 0 ||
 		(error = cb__json_set_bool(doc, o, "ok", true)) < 0 ||
 		(error = cb__json_set_null(doc, root, "list[][]")) < 0 ||
@@ -968,7 +1140,8 @@ test_json_builder_survives_oom(void **state)
 	cb__alloc_fail_after(0);
 	assert_true(n > 20);
 	assert_string_equal("{\"a\":{\"b\":{\"c\":\"text\"},\"n\":-42,"
-			    "\"big\":123456789012345678901234567890.5},"
+			    "\"big\":123456789012345678901234567890.5,"
+			    "\"cost\":-0.009865586851323632},"
 			    "\"list\":[{\"ok\":true},[null]],\"copy\":{"
 			    "\"and\":[1.25,\"x\"]}}",
 		out.ptr);
@@ -1002,12 +1175,15 @@ main(void)
 		cmocka_unit_test(test_json_field_tables),
 		cmocka_unit_test(test_json_error_helper_uses_the_same_shape),
 		cmocka_unit_test(test_json_walks_nodes),
+		cmocka_unit_test(test_json_reads_an_arm_error_body),
 		cmocka_unit_test(test_json_parse_reports_original_positions),
 		cmocka_unit_test(test_json_data_cases),
 		cmocka_unit_test(test_json_dump_keeps_every_digit),
 		cmocka_unit_test(test_json_builds_a_budget_body),
 		cmocka_unit_test(test_json_setters_replace_append_and_refuse),
 		cmocka_unit_test(test_json_read_modify_write),
+		cmocka_unit_test(test_json_money_is_read_exactly),
+		cmocka_unit_test(test_json_money_is_written_exactly),
 		cmocka_unit_test(test_json_parse_survives_oom),
 		cmocka_unit_test(test_json_builder_survives_oom),
 	};

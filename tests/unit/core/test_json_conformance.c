@@ -187,6 +187,26 @@ test_json_conformance_query_rows(void **state)
 	assert_int_equal(0, cb__json_get_array(&rows, doc, props, "rows", 0));
 	assert_int_equal(4, cb__json_array_size(rows));
 
+	/* The two long costs, read exactly and written back digit for
+	 * digit: a double would give 0.00986558685132363 (%.15g). */
+	{
+		cb_money cost;
+		char text[CB_MONEY_STR_MAX];
+
+		assert_int_equal(
+			0, cb__json_get_money(&cost, doc, rows, "[3][0]", 0));
+		assert_int_equal(0, cb_money_format(text, sizeof(text), cost));
+		assert_string_equal("0.009865586851323632", text);
+		assert_int_equal(
+			0, cb__json_get_money(&cost, doc, rows, "[2][0]", 0));
+		assert_int_equal(0, cb_money_format(text, sizeof(text), cost));
+		assert_string_equal("0.14384913581657052", text);
+		assert_int_equal(
+			0, cb__json_get_money(&cost, doc, rows, "[1][0]", 0));
+		assert_int_equal(0, cb_money_format(text, sizeof(text), cost));
+		assert_string_equal("218.68795741935486", text);
+	}
+
 	row = cb__json_array_get(rows, 3);
 	assert_string_equal("0.009865586851323632",
 		cb__json_number_text(cb__json_array_get(row, 0)));
@@ -228,6 +248,25 @@ test_json_conformance_invoice_and_report(void **state)
 				cb__json_object_get(body, "properties"),
 				"amountDue"),
 			"value")));
+	{
+		cb_money due, credit;
+		char text[CB_MONEY_STR_MAX];
+		const struct cb_json_field fields[] = {
+			{ "properties.amountDue.value", CB_JSON_FIELD_MONEY, 0,
+				&due },
+			{ "properties.creditAmount.value", CB_JSON_FIELD_MONEY,
+				0, &credit },
+			{ NULL, 0, 0, NULL },
+		};
+
+		assert_int_equal(0, cb__json_get_fields(doc, body, fields));
+		assert_int_equal(0, cb_money_format(text, sizeof(text), due));
+		assert_string_equal("16.53", text);
+		/* Written "2.00"; the amount is 2. */
+		assert_int_equal(
+			0, cb_money_format(text, sizeof(text), credit));
+		assert_string_equal("2", text);
+	}
 	assert_int_equal(0, cb__json_get_string(&s, doc, body,
 				    "properties.documents[1].kind", 0));
 	assert_string_equal("TaxReceipt", s);
@@ -258,6 +297,48 @@ test_json_conformance_invoice_and_report(void **state)
 			   "responses[\"202\"].headers[\"Retry-After\"]",
 			   CB_JSON_NUMERIC_STRING));
 	assert_int_equal(60, n);
+	cb__json_free(doc);
+}
+
+static void
+test_json_conformance_budget_and_usage_amounts(void **state)
+{
+	cb_json *doc =
+		parse_example("Microsoft.Consumption/2024-08-01/Budget.json");
+	const cb_json_node *props = NULL;
+	char text[CB_MONEY_STR_MAX];
+	const char *etag = NULL;
+	cb_money amount;
+	int64_t threshold = 0;
+
+	(void)state;
+	assert_int_equal(0, cb__json_get_object(&props, doc, cb__json_root(doc),
+				    "responses.200.body.properties", 0));
+	assert_int_equal(
+		0, cb__json_get_money(&amount, doc, props, "amount", 0));
+	assert_int_equal(0, cb_money_format(text, sizeof(text), amount));
+	assert_string_equal("100.65", text);
+	assert_int_equal(0, cb__json_get_money(&amount, doc, props,
+				    "currentSpend.amount", 0));
+	assert_int_equal(0, cb_money_format(text, sizeof(text), amount));
+	assert_string_equal("80.89", text);
+	assert_int_equal(0, cb__json_get_int64(&threshold, doc, props,
+				    "notifications.Actual_GreaterThan_80_"
+				    "Percent.threshold",
+				    0));
+	assert_int_equal(80, threshold);
+	assert_int_equal(0, cb__json_get_string(&etag, doc, cb__json_root(doc),
+				    "responses.200.body.eTag", 0));
+	assert_string_equal("\"1d34d012214157f\"", etag);
+	cb__json_free(doc);
+
+	doc = parse_example(
+		"Microsoft.Consumption/2024-08-01/UsageDetailsList.json");
+	assert_int_equal(
+		0, cb__json_get_money(&amount, doc, cb__json_root(doc),
+			   "responses.200.body.value[0].properties.cost", 0));
+	assert_int_equal(0, cb_money_format(text, sizeof(text), amount));
+	assert_string_equal("0.000001980949998", text);
 	cb__json_free(doc);
 }
 
@@ -322,6 +403,8 @@ main(void)
 		cmocka_unit_test(test_json_conformance_every_example_parses),
 		cmocka_unit_test(test_json_conformance_query_rows),
 		cmocka_unit_test(test_json_conformance_invoice_and_report),
+		cmocka_unit_test(
+			test_json_conformance_budget_and_usage_amounts),
 		cmocka_unit_test(
 			test_json_conformance_duplicate_key_is_refused),
 	};

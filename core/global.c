@@ -7,6 +7,7 @@
  * pair to global_init_modules() / global_shutdown_modules() below.
  */
 #include "core/common.h"
+#include "core/http.h"
 
 static int init_count;
 
@@ -19,12 +20,17 @@ cb_version(void)
 static int
 global_init_modules(void)
 {
+	int error;
+
+	if ((error = cb__http_global_init()) < 0)
+		return error;
 	return 0;
 }
 
 static void
 global_shutdown_modules(void)
 {
+	cb__http_global_shutdown();
 }
 
 int

@@ -1392,8 +1392,11 @@ cb__http_send_all(cb_http *http, const cb_http_request *reqs,
 	memset(&st, 0, sizeof(st));
 	st.results = results;
 	st.first = n;
-	if ((items = cb__calloc(n, sizeof(*items))) == NULL)
+	if ((items = cb__calloc(n, sizeof(*items))) == NULL) {
+		for (size_t i = 0; results && i < n; i++)
+			results[i] = CB_ENOMEM;
 		return CB_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
 		items[i].st = &st;
 		items[i].index = i;

@@ -212,14 +212,17 @@ void cb__http_global_shutdown(void);
 int cb__http_new(cb_http **out, const cb_http_options *opts);
 
 /* Release a client; requests still queued are dropped without their
- * callbacks.  NULL is a no-op. */
+ * callbacks (their responses stay the caller's to dispose).  Never from a
+ * callback.  NULL is a no-op. */
 void cb__http_free(cb_http *http);
 
 /*
  * Perform one request, retries included, and block until it is done.
  * @p out is overwritten (pass a fresh or disposed response).  Requests
- * submitted earlier progress meanwhile, but their callbacks wait for the
- * next cb__http_run.  Returns as described at the top of this file.
+ * submitted earlier progress meanwhile, and those that complete have
+ * their callbacks called; the rest carry on at the next cb__http_run.
+ * Returns as described at the top of this file; CB_EINVAL from a
+ * callback.
  */
 int cb__http_send(
 	cb_http *http, const cb_http_request *req, cb_http_response *out);

@@ -304,9 +304,12 @@ httpd_access(void *cls, struct MHD_Connection *con, const char *url,
 	struct canned *c;
 	enum MHD_Result ret;
 	char body404[512];
+	int status;
 
 	(void)url;
 	(void)version;
+	if (r == NULL) /* already answered */
+		return MHD_NO;
 	if (!p->seen) {
 		/* First call: headers only.  Answering now would skip the
 		 * body (and "Expect: 100-continue" handling). */
@@ -335,14 +338,23 @@ httpd_access(void *cls, struct MHD_Connection *con, const char *url,
 	if (c == NULL)
 		d->unexpected++;
 	r->status = c == NULL ? 404 : c->drop ? 0 : c->status ? c->status : 200;
+	status = r->status;
+	snprintf(body404, sizeof(body404),
+		"{\"error\":{\"code\":\"NotFound\",\"message\":\"no "
+		"canned response for %s %.300s\"}}",
+		r->method, r->target);
 	if (d->log_len == d->log_cap) {
 		d->log_cap = d->log_cap ? d->log_cap * 2 : 16;
 		d->log = realloc(d->log, d->log_cap * sizeof(*d->log));
 		if (d->log == NULL)
 			httpd_die("out of memory");
 	}
+	/* From here on r belongs to the log, which the test may clear at
+	 * any time: this thread must not touch it again. */
 	d->log[d->log_len++] = r;
 	p->logged = true;
+	p->req = NULL;
+	r = NULL;
 	pthread_mutex_unlock(&d->lock);
 
 	if (c && c->delay_ms > 0)
@@ -359,10 +371,6 @@ httpd_access(void *cls, struct MHD_Connection *con, const char *url,
 		return MHD_NO;
 	}
 	if (c == NULL) {
-		snprintf(body404, sizeof(body404),
-			"{\"error\":{\"code\":\"NotFound\",\"message\":\"no "
-			"canned response for %s %.300s\"}}",
-			r->method, r->target);
 		resp = MHD_create_response_from_buffer(
 			strlen(body404), body404, MHD_RESPMEM_MUST_COPY);
 		MHD_add_response_header(
@@ -384,7 +392,7 @@ httpd_access(void *cls, struct MHD_Connection *con, const char *url,
 		httpd_die("cannot create a response");
 	if (c)
 		httpd_add_headers(resp, c->headers);
-	ret = MHD_queue_response(con, (unsigned)r->status, resp);
+	ret = MHD_queue_response(con, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	if (c)
 		canned_free(c);

@@ -1,11 +1,11 @@
 /*
  * tests/support/httpd.h - a scriptable local HTTP(S) server for tests.
  *
- * A test queues canned answers per route, runs the client against
- * http://127.0.0.1:<port>, then checks exactly what the server received
- * and when (curl's test servers: behaviour from data, a request log).
- * Built on libmicrohttpd with a thread per connection, so a delayed answer
- * does not hold up the others and concurrency can be measured.
+ * A test queues canned answers per route, runs the client against the
+ * server's URL (127.0.0.1 and an ephemeral port), then checks exactly
+ * what the server received and when (curl's test servers: behaviour from data,
+ * a request log). Built on libmicrohttpd with a thread per connection, so a
+ * delayed answer does not hold up the others and concurrency can be measured.
  *
  *     cb_test_httpd *d;
  *     cb_test_httpd_start(&d, NULL);

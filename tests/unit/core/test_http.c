@@ -58,6 +58,18 @@ queue_forever(
 }
 
 static bool
+line_matches(const char *line, const char *pattern)
+{
+	regex_t re;
+	bool ok;
+
+	assert_int_equal(0, regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB));
+	ok = regexec(&re, line, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
+}
+
+static bool
 is_uuid4(const char *s)
 {
 	regex_t re;
@@ -185,7 +197,10 @@ test_http_retry_after_http_date(void **state)
 	/* not before the date the server named */
 	assert_true(cb_test_httpd_request(srv, 1)->arrival_epoch_ms >=
 		    (int64_t)at * 1000);
-	assert_true(resp.waited_ms >= 1000);
+	assert_true(resp.waited_ms >=
+		    (int64_t)at * 1000 -
+			    cb_test_httpd_request(srv, 0)->arrival_epoch_ms -
+			    50);
 	cb__http_response_dispose(&resp);
 	cb__http_free(h);
 }
@@ -891,6 +906,71 @@ test_http_rejects_bad_arguments(void **state)
 	cb__http_free(h);
 }
 
+struct lines {
+	int n;
+	char line[8][512];
+};
+
+static void
+lines_cb(int level, const char *line, void *payload)
+{
+	struct lines *l = payload;
+
+	assert_int_equal(CB_LOG_DEBUG, level);
+	if (l->n < 8)
+		snprintf(l->line[l->n], sizeof(l->line[0]), "%s", line);
+	l->n++;
+}
+
+static void
+test_http_logs_each_attempt_without_secrets(void **state)
+{
+	cb_http *h = new_client(NULL);
+	cb_http_response resp = CB_HTTP_RESPONSE_INIT;
+	const char *hdrs[] = { "Authorization: Bearer SECRET-TOKEN", NULL };
+	cb_http_request req = { 0 };
+	struct lines l;
+	char want[512];
+	int port = cb_test_httpd_port(srv);
+
+	(void)state;
+	memset(&l, 0, sizeof(l));
+	cb_test_httpd_reply(srv, "/log", 429,
+		"Retry-After: 0\nx-ms-request-id: rid-1\nSet-Cookie: SECRET-C",
+		"SECRET-BODY");
+	cb_test_httpd_reply(srv, "/log", 200, "x-ms-request-id: rid-2", "ok");
+	req.url = url_of(srv, "/log?sig=SECRET-SIG");
+	req.headers = hdrs;
+	cb_log_set_callback(lines_cb, &l);
+	cb_log_set_level(CB_LOG_DEBUG);
+	assert_ok(cb__http_send(h, &req, &resp));
+	cb_log_set_level(CB_LOG_WARN);
+	cb_log_set_callback(NULL, NULL);
+	assert_int_equal(3, l.n);
+	snprintf(want, sizeof(want),
+		"^http: GET http://127\\.0\\.0\\.1:%d/log: http 429 in [0-9]+ "
+		"ms, attempt 1, x-ms-request-id rid-1, x-ms-client-request-id "
+		"%s$",
+		port, resp.client_request_id);
+	if (!line_matches(l.line[0], want))
+		fail_msg("'%s' !~ '%s'", l.line[0], want);
+	snprintf(want, sizeof(want),
+		"http: GET http://127.0.0.1:%d/log: http 429, retrying in 0 ms",
+		port);
+	assert_string_equal(want, l.line[1]);
+	snprintf(want, sizeof(want),
+		"^http: GET http://127\\.0\\.0\\.1:%d/log: http 200 in [0-9]+ "
+		"ms, attempt 2, x-ms-request-id rid-2, x-ms-client-request-id "
+		"%s$",
+		port, resp.client_request_id);
+	if (!line_matches(l.line[2], want))
+		fail_msg("'%s' !~ '%s'", l.line[2], want);
+	for (int i = 0; i < 3; i++)
+		assert_null(strstr(l.line[i], "SECRET"));
+	cb__http_response_dispose(&resp);
+	cb__http_free(h);
+}
+
 static void
 test_http_send_survives_oom(void **state)
 {
@@ -984,6 +1064,8 @@ main(void)
 		cmocka_unit_test_setup(test_http_body_cap, setup),
 		cmocka_unit_test_setup(test_http_reuses_connections, setup),
 		cmocka_unit_test_setup(test_http_rejects_bad_arguments, setup),
+		cmocka_unit_test_setup(
+			test_http_logs_each_attempt_without_secrets, setup),
 		cmocka_unit_test_setup(test_http_send_survives_oom, setup),
 	};
 

@@ -15,9 +15,10 @@
  *
  *   0              a final HTTP answer: any status that is not retried
  *                  (2xx, 3xx, and every 4xx but 408/429, plus 5xx other
- *                  than 500/502/503/504), or a retryable one that turned
- *                  into a final answer on a later attempt.  The caller
- *                  interprets the status and the body (ARM error bodies).
+ *                  than 500/502/503/504, and a 5xx to a non-idempotent
+ *                  request without retry_unsafe), after any retries.
+ *                  The caller interprets the status and the body (ARM
+ *                  error bodies).
  *   CB_ETHROTTLED  max_attempts used up and the last answer was 429.
  *   CB_EHTTP       max_attempts used up and the last answer was 408 or
  *                  500/502/503/504; or a transport failure (connection,

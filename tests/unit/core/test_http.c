@@ -250,8 +250,9 @@ test_http_5xx_burst_then_success(void **state)
 	assert_string_equal("finally", resp.body.ptr);
 	assert_int_equal(6, resp.attempts);
 	assert_int_equal(6, cb_test_httpd_count(srv));
-	/* backoff waits are bounded by backoff_max_ms (40) */
-	assert_true(resp.waited_ms <= 5 * 60);
+	/* five backoffs of at most backoff_max_ms (40), plus scheduling
+	 * slack on a loaded machine: far below one default backoff */
+	assert_true(resp.waited_ms < 1000);
 	assert_int_equal(0, cb_test_httpd_pending(srv));
 	cb__http_response_dispose(&resp);
 	cb__http_free(h);
@@ -273,17 +274,18 @@ test_http_gives_up_when_the_wait_passes_the_deadline(void **state)
 		"Retry-After: 5\nx-ms-request-id: rid-429", "{\"error\":{}}");
 	assert_code(CB_ETIMEOUT,
 		do_get(h, url_of(srv, "/throttled?sig=SECRET&x=1"), &resp));
+	/* exact but for the elapsed time, which depends on machine load */
 	snprintf(want, sizeof(want),
-		"GET http://127.0.0.1:%d/throttled: gave up after 1 attempt in "
-		"0.0 s: http 429, retry after 5.0 s would pass the 2.0 s "
-		"deadline",
+		"^GET http://127\\.0\\.0\\.1:%d/throttled: gave up after 1 "
+		"attempt in [0-9]+\\.[0-9] s: http 429, retry after 5\\.0 s would "
+		"pass the 2\\.0 s deadline$",
 		cb_test_httpd_port(srv));
-	assert_string_equal(want, cb_error_last()->message);
+	assert_message_matches(want);
 	assert_int_equal(CB_ERRCLASS_HTTP, cb_error_last()->klass);
 	assert_int_equal(429, cb_error_last()->http_status);
 	assert_string_equal("rid-429", cb_error_last()->request_id);
-	/* gave up at once instead of sleeping in vain */
-	assert_true(mono_ms() - t0 < 1000);
+	/* gave up at once instead of sleeping in vain (5 s) */
+	assert_true(mono_ms() - t0 < 2000);
 	/* the last answer is kept for the caller */
 	assert_int_equal(429, resp.status);
 	assert_string_equal("{\"error\":{}}", resp.body.ptr);
@@ -312,10 +314,10 @@ test_http_gives_up_when_the_deadline_passes_in_an_attempt(void **state)
 	req.deadline_ms = 400; /* the request's own deadline wins */
 	assert_code(CB_ETIMEOUT, cb__http_send(h, &req, &resp));
 	took = mono_ms() - t0;
-	assert_in_range(took, 380, 1000);
+	assert_in_range(took, 380, 1150);
 	snprintf(want, sizeof(want),
 		"^GET http://127\\.0\\.0\\.1:%d/slow: gave up after 1 attempt "
-		"in 0\\.[3-9] s: the 0\\.4 s deadline passed \\(Operation "
+		"in [0-9]\\.[0-9] s: the 0\\.4 s deadline passed \\(Operation "
 		"timed out after [0-9]+ milliseconds with 0 bytes "
 		"received\\)$",
 		cb_test_httpd_port(srv));
@@ -340,7 +342,7 @@ test_http_gives_up_after_max_attempts(void **state)
 	assert_code(CB_EHTTP, do_get(h, url_of(srv, "/down"), &resp));
 	snprintf(want, sizeof(want),
 		"^GET http://127\\.0\\.0\\.1:%d/down: gave up after 3 attempts "
-		"in 0\\.[0-9] s: http 503$",
+		"in [0-9]+\\.[0-9] s: http 503$",
 		cb_test_httpd_port(srv));
 	assert_message_matches(want);
 	assert_int_equal(503, cb_error_last()->http_status);
@@ -357,7 +359,7 @@ test_http_gives_up_after_max_attempts(void **state)
 	assert_code(CB_ETHROTTLED, do_get(h, url_of(srv, "/busy"), &resp));
 	snprintf(want, sizeof(want),
 		"^GET http://127\\.0\\.0\\.1:%d/busy: gave up after 3 attempts "
-		"in 0\\.[0-9] s: http 429$",
+		"in [0-9]+\\.[0-9] s: http 429$",
 		cb_test_httpd_port(srv));
 	assert_message_matches(want);
 	assert_int_equal(429, cb_error_last()->http_status);
@@ -373,10 +375,10 @@ test_http_gives_up_after_max_attempts(void **state)
 	queue_forever("/once", 500, NULL, "boom");
 	assert_code(CB_EHTTP, do_get(h, url_of(srv, "/once"), &resp));
 	snprintf(want, sizeof(want),
-		"GET http://127.0.0.1:%d/once: gave up after 1 attempt in 0.0 "
-		"s: http 500",
+		"^GET http://127\\.0\\.0\\.1:%d/once: gave up after 1 attempt "
+		"in [0-9]+\\.[0-9] s: http 500$",
 		cb_test_httpd_port(srv));
-	assert_string_equal(want, cb_error_last()->message);
+	assert_message_matches(want);
 	assert_int_equal(1, cb_test_httpd_count(srv));
 	cb__http_response_dispose(&resp);
 	cb__http_free(h);
@@ -511,7 +513,7 @@ test_http_connection_refused_is_retried_then_fails(void **state)
 	assert_code(CB_EHTTP, do_get(h, url, &resp));
 	snprintf(want, sizeof(want),
 		"^GET http://127\\.0\\.0\\.1:%d/x: gave up after 3 attempts in "
-		"0\\.[0-9] s: Failed to connect to 127\\.0\\.0\\.1 port %d "
+		"[0-9]+\\.[0-9] s: Failed to connect to 127\\.0\\.0\\.1 port %d "
 		"after [0-9]+ ms: Couldn't connect to server$",
 		port, port);
 	assert_message_matches(want);
@@ -519,7 +521,7 @@ test_http_connection_refused_is_retried_then_fails(void **state)
 	assert_int_equal(0, cb_error_last()->http_status);
 	assert_int_equal(3, resp.attempts);
 	assert_int_equal(0, resp.status);
-	assert_true(resp.waited_ms <= 2 * 40 + 20);
+	assert_true(resp.waited_ms < 1000);
 	cb__http_response_dispose(&resp);
 
 	/* a POST that never reached the server is retried too */
@@ -555,7 +557,7 @@ test_http_truncated_body_is_an_error(void **state)
 	assert_code(CB_EHTTP, do_get(h, url_of(srv, "/blob"), &resp));
 	snprintf(want, sizeof(want),
 		"^GET http://127\\.0\\.0\\.1:%d/blob: gave up after 2 attempts "
-		"in 0\\.[0-9] s: transfer closed with 15 bytes remaining to "
+		"in [0-9]+\\.[0-9] s: transfer closed with 15 bytes remaining to "
 		"read$",
 		cb_test_httpd_port(srv));
 	assert_message_matches(want);

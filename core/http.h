@@ -39,7 +39,8 @@
  *
  * With ETHROTTLED, EHTTP-after-a-status and ETIMEOUT-after-a-status the
  * response still holds the last answer (status, headers, body), and
- * cb_error_last() carries the status and x-ms-request-id.  Messages name
+ * cb_error_last() carries the status and x-ms-request-id; after any other
+ * failure it holds whatever arrived, which is not an answer.  Messages name
  * the method and the URL without its query string and never include a
  * header or a body.
  *

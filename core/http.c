@@ -777,7 +777,10 @@ xfer_transport_failed(
 				       "out of memory"));
 		return;
 	}
-	if (rc == CURLE_OPERATION_TIMEDOUT && x->deadline_cut) {
+	/* The same code reports a stall (low-speed limit): only a timeout at
+	 * the deadline (less clock rounding) is the deadline's doing. */
+	if (rc == CURLE_OPERATION_TIMEDOUT && x->deadline_cut &&
+		now >= x->start_ms + x->deadline_ms - 10) {
 		xfer_finish(x,
 			xfer_error(x, CB_ETIMEOUT, CB_ERRCLASS_HTTP,
 				"gave up after %u attempt%s in %s s: the %s s "

@@ -7,6 +7,7 @@
  * pair to global_init_modules() / global_shutdown_modules() below.
  */
 #include "core/common.h"
+#include "core/http.h"
 #include "core/json.h"
 
 static int init_count;
@@ -22,7 +23,8 @@ global_init_modules(void)
 {
 	int error;
 
-	if ((error = cb__json_global_init()) < 0)
+	if ((error = cb__json_global_init()) < 0 ||
+		(error = cb__http_global_init()) < 0)
 		return error;
 	return 0;
 }
@@ -30,6 +32,7 @@ global_init_modules(void)
 static void
 global_shutdown_modules(void)
 {
+	cb__http_global_shutdown();
 }
 
 int

@@ -736,7 +736,11 @@ xfer_retry(cb_http *http, struct xfer *x, int64_t now, int exhausted_code,
 	cb__log(CB_LOG_DEBUG, "http", "%s: %s, retrying in %ld ms", x->where,
 		cause, wait);
 	x->wait_from_ms = now;
-	x->wake_ms = now + wait;
+	/* Measure from this moment, not from when the answer was read (the
+	 * loop may have been busy since), and add 1 ms for the clock's
+	 * truncation to whole milliseconds: a retry must never arrive before
+	 * the time the server named. */
+	x->wake_ms = http_now() + wait + 1;
 	list_append(&http->waiting, x);
 }
 

@@ -19,9 +19,9 @@
 /* Scheme, host and port of a URL, parsed without allocating.  Hosts are
  * DNS names (at most 253 bytes) or bracketed IPv6 literals. */
 struct arm_origin {
-	char scheme[8];      /* "http" or "https", lower case */
-	char host[256];      /* lower case, brackets kept */
-	unsigned port;       /* explicit, else 443 / 80 */
+	char scheme[8];       /* "http" or "https", lower case */
+	char host[256];       /* lower case, brackets kept */
+	unsigned port;        /* explicit, else 443 / 80 */
 	size_t authority_end; /* offset of what follows host[:port] */
 };
 
@@ -168,9 +168,8 @@ cb__arm_new(cb_arm **out, const cb_arm_options *opts)
 			NULL ||
 		(arm->scheme = cb__strdup(o.scheme)) == NULL ||
 		(arm->host = cb__strdup(o.host)) == NULL ||
-		(opts->token_scope &&
-			(arm->token_scope = cb__strdup(opts->token_scope)) ==
-				NULL)) {
+		(opts->token_scope && (arm->token_scope = cb__strdup(
+					       opts->token_scope)) == NULL)) {
 		error = CB_ENOMEM;
 		goto done;
 	}
@@ -181,18 +180,19 @@ cb__arm_new(cb_arm **out, const cb_arm_options *opts)
 	arm->max_pages =
 		opts->max_pages ? opts->max_pages : CB_ARM_MAX_PAGES_DEFAULT;
 	arm->lro_deadline_ms = opts->lro_deadline_ms
-		? opts->lro_deadline_ms
-		: CB_ARM_LRO_DEADLINE_DEFAULT_MS;
+				       ? opts->lro_deadline_ms
+				       : CB_ARM_LRO_DEADLINE_DEFAULT_MS;
 	arm->lro_poll_default_ms = opts->lro_poll_default_ms
-		? opts->lro_poll_default_ms
-		: CB_ARM_LRO_POLL_DEFAULT_MS;
+					   ? opts->lro_poll_default_ms
+					   : CB_ARM_LRO_POLL_DEFAULT_MS;
 	arm->lro_poll_max_ms = opts->lro_poll_max_ms ? opts->lro_poll_max_ms
 						     : CB_ARM_LRO_POLL_MAX_MS;
 	if (arm->lro_poll_max_ms < arm->lro_poll_default_ms)
 		arm->lro_poll_max_ms = arm->lro_poll_default_ms;
 	arm->lro_poll_min_ms = opts->lro_poll_min_ms < 0 ? 0
-		: opts->lro_poll_min_ms == 0 ? CB_ARM_LRO_POLL_MIN_MS
-					     : opts->lro_poll_min_ms;
+			       : opts->lro_poll_min_ms == 0
+				       ? CB_ARM_LRO_POLL_MIN_MS
+				       : opts->lro_poll_min_ms;
 	arm->clock = opts->clock ? opts->clock : arm_default_clock;
 	arm->sleep = opts->sleep ? opts->sleep : arm_default_sleep;
 	arm->clock_payload = opts->clock_payload;
@@ -249,8 +249,7 @@ arm_api_version_is_valid(const char *v)
 		return false;
 	for (; *v; v++)
 		if (!((*v >= '0' && *v <= '9') || (*v >= 'a' && *v <= 'z') ||
-			    (*v >= 'A' && *v <= 'Z') || *v == '-' ||
-			    *v == '.'))
+			    (*v >= 'A' && *v <= 'Z') || *v == '-' || *v == '.'))
 			return false;
 	return true;
 }
@@ -288,7 +287,7 @@ cb__arm_url(cb_buf *out, const cb_arm *arm, const char *path,
 		if (!arm_url_byte_needs_escape(c))
 			error = cb__buf_putc(out, (char)c);
 		else if ((error = cb__buf_putc(out, '%')) == 0 &&
-			(error = cb__buf_putc(out, hex[c >> 4])) == 0)
+			 (error = cb__buf_putc(out, hex[c >> 4])) == 0)
 			error = cb__buf_putc(out, hex[c & 15]);
 		if (error < 0)
 			goto fail;
@@ -334,8 +333,8 @@ cb__arm_check_link(
 	if (strcmp(o.scheme, arm->scheme) != 0 ||
 		strcmp(o.host, arm->host) != 0 || o.port != arm->port) {
 		size_t n = o.authority_end + 1 < sizeof(shown)
-			? o.authority_end + 1
-			: sizeof(shown);
+				   ? o.authority_end + 1
+				   : sizeof(shown);
 
 		return cb__error_set(CB_ESECURITY, CB_ERRCLASS_HTTP,
 			"refusing %s to '%s': not the management endpoint "
@@ -404,8 +403,8 @@ cb__arm_request_prepare(struct cb_arm_request *req, cb_arm *arm,
 		error = CB_ENOMEM;
 		goto done;
 	}
-	if ((error = arm->token(&token, arm->token_scope,
-		     arm->token_payload)) < 0)
+	if ((error = arm->token(&token, arm->token_scope, arm->token_payload)) <
+		0)
 		goto done;
 	if (!arm_token_is_valid(token.ptr, token.size)) {
 		error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
@@ -417,8 +416,8 @@ cb__arm_request_prepare(struct cb_arm_request *req, cb_arm *arm,
 	}
 	/* One allocation of the final size: growing would leave partial
 	 * copies of the token in freed memory. */
-	if ((error = cb__buf_grow(&req->auth,
-		     sizeof(arm_bearer) + token.size)) < 0 ||
+	if ((error = cb__buf_grow(
+		     &req->auth, sizeof(arm_bearer) + token.size)) < 0 ||
 		(error = cb__buf_puts(&req->auth, arm_bearer)) < 0 ||
 		(error = cb__buf_put(&req->auth, token.ptr, token.size)) < 0)
 		goto done;
@@ -467,8 +466,8 @@ cb__arm_result(cb_json **out, const char *method, const char *url,
 	CB_ASSERT_ARG(resp);
 
 	/* No answer, or a deadline: core/http's message says it all. */
-	if (http_error < 0 && (resp->status == 0 ||
-				      (http_error != CB_ETHROTTLED &&
+	if (http_error < 0 &&
+		(resp->status == 0 || (http_error != CB_ETHROTTLED &&
 					      http_error != CB_EHTTP)))
 		return http_error;
 	if (http_error < 0 || resp->status < 200 || resp->status > 299)
@@ -493,8 +492,8 @@ cb__arm_result(cb_json **out, const char *method, const char *url,
 }
 
 int
-cb__arm_send(cb_json **out, int *status_out, cb_arm *arm,
-	const char *method, const char *url, const char *body, unsigned flags)
+cb__arm_send(cb_json **out, int *status_out, cb_arm *arm, const char *method,
+	const char *url, const char *body, unsigned flags)
 {
 	struct cb_arm_request req = CB_ARM_REQUEST_INIT;
 	cb_http_response resp = CB_HTTP_RESPONSE_INIT;
@@ -503,8 +502,7 @@ cb__arm_send(cb_json **out, int *status_out, cb_arm *arm,
 	CB_ASSERT_ARG(out);
 	CB_ASSERT_ARG(arm);
 
-	if ((error = cb__arm_request_prepare(&req, arm, method, url, body)) <
-		0)
+	if ((error = cb__arm_request_prepare(&req, arm, method, url, body)) < 0)
 		goto done;
 	req.http.retry_unsafe = (flags & CB_ARM_RETRY_UNSAFE) != 0;
 	error = cb__http_send(arm->http, &req.http, &resp);
@@ -526,15 +524,14 @@ arm_call(cb_json **out, cb_arm *arm, const char *method, const char *path,
 
 	CB_ASSERT_ARG(arm);
 	if ((error = cb__arm_url(&url, arm, path, api_version)) == 0)
-		error = cb__arm_send(
-			out, NULL, arm, method, url.ptr, body, 0);
+		error = cb__arm_send(out, NULL, arm, method, url.ptr, body, 0);
 	cb_buf_dispose(&url);
 	return error;
 }
 
 int
-cb__arm_get(cb_json **out, cb_arm *arm, const char *path,
-	const char *api_version)
+cb__arm_get(
+	cb_json **out, cb_arm *arm, const char *path, const char *api_version)
 {
 	return arm_call(out, arm, "GET", path, api_version, NULL);
 }
@@ -554,8 +551,8 @@ cb__arm_post(cb_json **out, cb_arm *arm, const char *path,
 }
 
 int
-cb__arm_delete(cb_json **out, cb_arm *arm, const char *path,
-	const char *api_version)
+cb__arm_delete(
+	cb_json **out, cb_arm *arm, const char *path, const char *api_version)
 {
 	return arm_call(out, arm, "DELETE", path, api_version, NULL);
 }

@@ -87,15 +87,15 @@ typedef void (*cb_arm_sleep_fn)(long ms, void *payload);
 #define CB_ARM_OPTIONS_VERSION 1
 
 typedef struct {
-	int version;          /* CB_ARM_OPTIONS_VERSION */
-	cb_http *http;        /* required; borrowed, outlives the client */
-	const char *endpoint; /* base URL; NULL: CB_ARM_ENDPOINT_DEFAULT;
-			       * copied, trailing '/' dropped */
-	cb_arm_token_fn token; /* required */
-	void *token_payload;   /* passed to token */
-	const char *token_scope; /* passed to token; NULL allowed; copied */
-	unsigned max_pages;      /* per listing; 0: CB_ARM_MAX_PAGES_DEFAULT */
-	long lro_deadline_ms;    /* whole operation; 0: the default */
+	int version;              /* CB_ARM_OPTIONS_VERSION */
+	cb_http *http;            /* required; borrowed, outlives the client */
+	const char *endpoint;     /* base URL; NULL: CB_ARM_ENDPOINT_DEFAULT;
+				   * copied, trailing '/' dropped */
+	cb_arm_token_fn token;    /* required */
+	void *token_payload;      /* passed to token */
+	const char *token_scope;  /* passed to token; NULL allowed; copied */
+	unsigned max_pages;       /* per listing; 0: CB_ARM_MAX_PAGES_DEFAULT */
+	long lro_deadline_ms;     /* whole operation; 0: the default */
 	long lro_poll_default_ms; /* first wait without Retry-After; 0: dflt */
 	long lro_poll_max_ms;     /* cap of that backoff; 0: the default */
 	long lro_poll_min_ms;     /* floor of any wait; < 0: none, 0: dflt */
@@ -104,8 +104,8 @@ typedef struct {
 	void *clock_payload;      /* passed to clock and sleep */
 } cb_arm_options;
 
-#define CB_ARM_OPTIONS_INIT                     \
-	{                                       \
+#define CB_ARM_OPTIONS_INIT                       \
+	{                                         \
 		.version = CB_ARM_OPTIONS_VERSION \
 	}
 
@@ -173,14 +173,14 @@ int cb__arm_send(cb_json **out, int *status_out, cb_arm *arm,
 	const char *method, const char *url, const char *body, unsigned flags);
 
 /* cb__arm_send to cb__arm_url(path, api_version), by method. */
-int cb__arm_get(cb_json **out, cb_arm *arm, const char *path,
-	const char *api_version);
+int cb__arm_get(
+	cb_json **out, cb_arm *arm, const char *path, const char *api_version);
 int cb__arm_put(cb_json **out, cb_arm *arm, const char *path,
 	const char *api_version, const char *body);
 int cb__arm_post(cb_json **out, cb_arm *arm, const char *path,
 	const char *api_version, const char *body);
-int cb__arm_delete(cb_json **out, cb_arm *arm, const char *path,
-	const char *api_version);
+int cb__arm_delete(
+	cb_json **out, cb_arm *arm, const char *path, const char *api_version);
 
 /*
  * The two halves of cb__arm_send, for requests run concurrently through
@@ -197,8 +197,8 @@ struct cb_arm_request {
 	char *body;             /* owned copy, or NULL */
 };
 
-#define CB_ARM_REQUEST_INIT \
-	{                   \
+#define CB_ARM_REQUEST_INIT         \
+	{                           \
 		.auth = CB_BUF_INIT \
 	}
 
@@ -316,17 +316,17 @@ int cb__arm_lro(cb_json **out, cb_arm *arm, const char *method,
 
 /* The client.  Immutable after cb__arm_new. */
 struct cb_arm {
-	cb_http *http;           /* borrowed */
-	char *endpoint;          /* owned; no trailing '/' */
-	char *origin;            /* owned; "scheme://host[:port]" as given */
-	char *scheme;            /* owned; lower case */
-	char *host;              /* owned; lower case, IPv6 with brackets */
-	unsigned port;           /* explicit, or 443 / 80 by scheme */
-	cb_arm_token_fn token;   /* the provider */
-	void *token_payload;     /* borrowed */
-	char *token_scope;       /* owned, or NULL */
-	unsigned max_pages;      /* >= 1 */
-	long lro_deadline_ms;    /* > 0 */
+	cb_http *http;            /* borrowed */
+	char *endpoint;           /* owned; no trailing '/' */
+	char *origin;             /* owned; "scheme://host[:port]" as given */
+	char *scheme;             /* owned; lower case */
+	char *host;               /* owned; lower case, IPv6 with brackets */
+	unsigned port;            /* explicit, or 443 / 80 by scheme */
+	cb_arm_token_fn token;    /* the provider */
+	void *token_payload;      /* borrowed */
+	char *token_scope;        /* owned, or NULL */
+	unsigned max_pages;       /* >= 1 */
+	long lro_deadline_ms;     /* > 0 */
 	long lro_poll_default_ms; /* > 0 */
 	long lro_poll_max_ms;     /* >= lro_poll_default_ms */
 	long lro_poll_min_ms;     /* >= 0 */

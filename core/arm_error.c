@@ -43,9 +43,8 @@ arm_error_text(const cb_json_node *obj, const char *key)
 }
 
 /* Append to out[*len..outlen) like snprintf, never past the end. */
-static void
-arm_append(char *out, size_t outlen, size_t *len, const char *fmt, ...)
-	CB_FORMAT_PRINTF(4, 5);
+static void arm_append(char *out, size_t outlen, size_t *len, const char *fmt,
+	...) CB_FORMAT_PRINTF(4, 5);
 
 static void
 arm_append(char *out, size_t outlen, size_t *len, const char *fmt, ...)
@@ -59,7 +58,8 @@ arm_append(char *out, size_t outlen, size_t *len, const char *fmt, ...)
 	n = vsnprintf(out + *len, outlen - *len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		*len = *len + (size_t)n < outlen ? *len + (size_t)n : outlen - 1;
+		*len = *len + (size_t)n < outlen ? *len + (size_t)n
+						 : outlen - 1;
 }
 
 /* "Code: message (target: t)", each part only when present. */
@@ -144,8 +144,8 @@ arm_body_is_blank(const cb_buf *body)
 }
 
 int
-cb__arm_error_from_response(const char *method, const char *url,
-	int http_error, const cb_http_response *resp)
+cb__arm_error_from_response(const char *method, const char *url, int http_error,
+	const cb_http_response *resp)
 {
 	char where[CB_ARM_WHERE_MAX];
 	char desc[CB_ERROR_MESSAGE_MAX];
@@ -158,8 +158,8 @@ cb__arm_error_from_response(const char *method, const char *url,
 
 	cb__arm_where(where, sizeof(where), method, url);
 	if (http_error < 0 && resp->attempts > 1)
-		snprintf(gave_up, sizeof(gave_up), " (gave up after %u attempts)",
-			resp->attempts);
+		snprintf(gave_up, sizeof(gave_up),
+			" (gave up after %u attempts)", resp->attempts);
 
 	if (arm_body_is_blank(&resp->body)) {
 		error = cb__error_set(code, CB_ERRCLASS_HTTP,
@@ -195,8 +195,8 @@ cb__arm_error_from_response(const char *method, const char *url,
 		error = cb__error_set(code, CB_ERRCLASS_AZURE,
 			"%s: http %d%s%s%s", where, status,
 			desc[0] == '\0' ? ""
-				: code_shown ? " "
-					     : ": ",
+			: code_shown    ? " "
+					: ": ",
 			desc, gave_up);
 	}
 done:

@@ -51,8 +51,8 @@ arm_lro_wait(struct arm_lro *op, const cb_http_response *resp)
 	if (wait < 0) {
 		wait = op->backoff_ms;
 		op->backoff_ms = op->backoff_ms > arm->lro_poll_max_ms / 2
-			? arm->lro_poll_max_ms
-			: op->backoff_ms * 2;
+					 ? arm->lro_poll_max_ms
+					 : op->backoff_ms * 2;
 	}
 	if (wait < arm->lro_poll_min_ms)
 		wait = arm->lro_poll_min_ms;
@@ -64,8 +64,8 @@ arm_lro_wait(struct arm_lro *op, const cb_http_response *resp)
 			"deadline",
 			op->where, (long long)(now - op->start_ms), op->polls,
 			wait, arm->lro_deadline_ms);
-	cb__log(CB_LOG_DEBUG, "arm", "%s: operation running, next poll in %ld ms",
-		op->where, wait);
+	cb__log(CB_LOG_DEBUG, "arm",
+		"%s: operation running, next poll in %ld ms", op->where, wait);
 	arm->sleep(wait, arm->clock_payload);
 	return 0;
 }
@@ -129,8 +129,8 @@ arm_lro_get(struct arm_lro *op, cb_http_response *resp, const char *url)
 	int error;
 
 	cb__http_response_dispose(resp);
-	if ((error = cb__arm_request_prepare(&req, op->arm, "GET", url, NULL)) ==
-		0)
+	if ((error = cb__arm_request_prepare(
+		     &req, op->arm, "GET", url, NULL)) == 0)
 		error = cb__http_send(op->arm->http, &req.http, resp);
 	cb__arm_request_dispose(&req);
 	op->polls++;
@@ -139,8 +139,8 @@ arm_lro_get(struct arm_lro *op, cb_http_response *resp, const char *url)
 
 /* A link from a header, checked for the token, replacing *out. */
 static int
-arm_lro_link(struct arm_lro *op, cb_buf *out, const char *link,
-	const char *what)
+arm_lro_link(
+	struct arm_lro *op, cb_buf *out, const char *link, const char *what)
 {
 	int error;
 
@@ -157,8 +157,8 @@ arm_lro_link(struct arm_lro *op, cb_buf *out, const char *link,
  * holds the status body.
  */
 static int
-arm_lro_poll_async(struct arm_lro *op, cb_json **status,
-	cb_http_response *resp, const char *url)
+arm_lro_poll_async(struct arm_lro *op, cb_json **status, cb_http_response *resp,
+	const char *url)
 {
 	cb_json *doc = NULL;
 	const char *state;
@@ -179,15 +179,16 @@ arm_lro_poll_async(struct arm_lro *op, cb_json **status,
 				op->where, resp->status);
 			goto done;
 		}
-		if ((error = cb__json_get_string(&state, doc,
-			     cb__json_root(doc), "status", 0)) < 0)
+		if ((error = cb__json_get_string(
+			     &state, doc, cb__json_root(doc), "status", 0)) < 0)
 			goto done;
 		if (arm_state_is(state, "Succeeded"))
 			break;
 		if (arm_state_is(state, "Failed") ||
 			arm_state_is(state, "Canceled")) {
 			error = arm_lro_failed(op, state, doc,
-				cb__json_object_get(cb__json_root(doc), "error"),
+				cb__json_object_get(
+					cb__json_root(doc), "error"),
 				resp);
 			goto done;
 		}
@@ -206,8 +207,8 @@ done:
  * first GET goes at once (the operation already reported Succeeded).
  */
 static int
-arm_lro_poll_location(struct arm_lro *op, cb_json **out,
-	cb_http_response *resp, cb_buf *url, bool wait_first)
+arm_lro_poll_location(struct arm_lro *op, cb_json **out, cb_http_response *resp,
+	cb_buf *url, bool wait_first)
 {
 	cb_json *doc = NULL;
 	const char *moved;
@@ -226,8 +227,8 @@ arm_lro_poll_location(struct arm_lro *op, cb_json **out,
 				return error;
 			continue;
 		}
-		if ((error = cb__arm_result(&doc, "GET", url->ptr, error,
-			     resp)) < 0)
+		if ((error = cb__arm_result(
+			     &doc, "GET", url->ptr, error, resp)) < 0)
 			return error;
 		break;
 	}
@@ -263,8 +264,7 @@ cb__arm_lro_send(cb_json **out, cb_arm *arm, const char *method,
 	op.deadline_ms = op.start_ms + arm->lro_deadline_ms;
 	op.backoff_ms = arm->lro_poll_default_ms;
 
-	if ((error = cb__arm_request_prepare(&req, arm, method, url, body)) <
-		0)
+	if ((error = cb__arm_request_prepare(&req, arm, method, url, body)) < 0)
 		goto done;
 	error = cb__http_send(arm->http, &req.http, &resp);
 	cb__arm_request_dispose(&req);
@@ -286,8 +286,8 @@ cb__arm_lro_send(cb_json **out, cb_arm *arm, const char *method,
 	if (async_hdr == NULL && location_hdr == NULL) {
 		if (resp.status == 201) {
 			/* Created synchronously: the body is the resource. */
-			if ((error = cb__arm_result(&doc, method, url, 0,
-				     &resp)) == 0 &&
+			if ((error = cb__arm_result(
+				     &doc, method, url, 0, &resp)) == 0 &&
 				doc)
 				error = arm_lro_check_result(&op, doc, &resp);
 			goto done;
@@ -306,7 +306,8 @@ cb__arm_lro_send(cb_json **out, cb_arm *arm, const char *method,
 		goto done;
 
 	if (async_hdr == NULL) {
-		error = arm_lro_poll_location(&op, &doc, &resp, &location, true);
+		error = arm_lro_poll_location(
+			&op, &doc, &resp, &location, true);
 		goto done;
 	}
 	if ((error = arm_lro_poll_async(&op, &doc, &resp, async_url.ptr)) < 0)
@@ -316,9 +317,10 @@ cb__arm_lro_send(cb_json **out, cb_arm *arm, const char *method,
 	if (location_hdr) {
 		cb__json_free(doc);
 		doc = NULL;
-		error = arm_lro_poll_location(&op, &doc, &resp, &location, false);
+		error = arm_lro_poll_location(
+			&op, &doc, &resp, &location, false);
 	} else if (strcasecmp(method, "PUT") == 0 ||
-		strcasecmp(method, "PATCH") == 0) {
+		   strcasecmp(method, "PATCH") == 0) {
 		cb__json_free(doc);
 		doc = NULL;
 		if ((error = cb__buf_puts(&location, url)) == 0)

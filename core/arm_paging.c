@@ -119,8 +119,8 @@ cb__arm_pages(cb_arm *arm, const char *method, const char *url,
 
 		cb__arm_where(where, sizeof(where), method, cur.ptr);
 		cb__buf_clear(&next);
-		if ((error = cb__arm_check_link(
-			     &next, arm, link, next_path)) < 0) {
+		if ((error = cb__arm_check_link(&next, arm, link, next_path)) <
+			0) {
 			if (error != CB_ENOMEM)
 				cb__error_prefix("%s: ", where);
 			goto done;

@@ -16,7 +16,7 @@
 #include "tests/unit/core/test_arm_helpers.h"
 
 /* An MCA billing account name: ':' and '_' must reach the server as is. */
-#define MCA_ACCOUNT                                                    \
+#define MCA_ACCOUNT                                                     \
 	"00000000-0000-0000-0000-000000000000:11111111-1111-1111-1111-" \
 	"111111111111_2019-05-31"
 
@@ -73,7 +73,8 @@ test_arm_new_defaults_and_trailing_slash(void **state)
 
 	(void)state;
 	arm = arm_at(NULL);
-	assert_string_equal("https://management.azure.com", cb__arm_endpoint(arm));
+	assert_string_equal(
+		"https://management.azure.com", cb__arm_endpoint(arm));
 	assert_int_equal(CB_ARM_MAX_PAGES_DEFAULT, arm->max_pages);
 	assert_int_equal(CB_ARM_LRO_DEADLINE_DEFAULT_MS, arm->lro_deadline_ms);
 	assert_int_equal(CB_ARM_LRO_POLL_DEFAULT_MS, arm->lro_poll_default_ms);
@@ -173,7 +174,8 @@ test_arm_url_keeps_paths_verbatim(void **state)
 		"/customers",
 		"2024-04-01",
 		"https://management.azure.com/providers/Microsoft.Billing/"
-		"billingAccounts/" MCA_ACCOUNT "/customers?api-version=2024-04-01");
+		"billingAccounts/" MCA_ACCOUNT
+		"/customers?api-version=2024-04-01");
 	/* no leading slash, the 2019-10-01-preview form and an EA number */
 	url_case("https://management.azure.com/",
 		"providers/Microsoft.Billing/billingAccounts/"
@@ -249,7 +251,8 @@ link_refused(const char *endpoint, const char *link, const char *message)
 	cb_arm *arm = arm_at(endpoint);
 	cb_buf out = CB_BUF_INIT;
 
-	assert_code(CB_ESECURITY, cb__arm_check_link(&out, arm, link, "Location"));
+	assert_code(
+		CB_ESECURITY, cb__arm_check_link(&out, arm, link, "Location"));
 	assert_string_equal(message, cb_error_last()->message);
 	assert_int_equal(CB_ERRCLASS_HTTP, cb_error_last()->klass);
 	assert_int_equal(0, out.size);
@@ -263,10 +266,12 @@ test_arm_check_link_allows_only_the_endpoint(void **state)
 	(void)state;
 	link_ok(NULL,
 		"https://management.azure.com/providers/Microsoft.Billing/"
-		"billingAccounts/" MCA_ACCOUNT "/customers?api-version=2024-04-01"
+		"billingAccounts/" MCA_ACCOUNT
+		"/customers?api-version=2024-04-01"
 		"&$skiptoken=AQAAAA%3D%3D",
 		"https://management.azure.com/providers/Microsoft.Billing/"
-		"billingAccounts/" MCA_ACCOUNT "/customers?api-version=2024-04-01"
+		"billingAccounts/" MCA_ACCOUNT
+		"/customers?api-version=2024-04-01"
 		"&$skiptoken=AQAAAA%3D%3D");
 	/* the price sheet download's Location names port 443 explicitly */
 	link_ok(NULL,
@@ -274,8 +279,8 @@ test_arm_check_link_allows_only_the_endpoint(void **state)
 		"1?sessiontoken=0:000000&api-version=2025-03-01",
 		"https://MANAGEMENT.Azure.com:443/providers/x/operationResults/"
 		"1?sessiontoken=0:000000&api-version=2025-03-01");
-	link_ok("http://127.0.0.1:8080/_armsim/plan/p", "http://127.0.0.1:8080/x",
-		"http://127.0.0.1:8080/x");
+	link_ok("http://127.0.0.1:8080/_armsim/plan/p",
+		"http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x");
 	/* a path alone is relative to the endpoint's origin */
 	link_ok("http://127.0.0.1:8080/_armsim/plan/p",
 		"/_armsim/plan/p/ops/1?api-version=1",
@@ -341,8 +346,8 @@ test_arm_get_sends_exact_request(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/" MCA_ACCOUNT,
 		"2024-04-01"));
 	assert_non_null(doc);
-	assert_ok(cb__json_get_string(
-		&name, doc, cb__json_root(doc), "name", 0));
+	assert_ok(
+		cb__json_get_string(&name, doc, cb__json_root(doc), "name", 0));
 	assert_string_equal(MCA_ACCOUNT, name);
 
 	assert_int_equal(1, cb_test_httpd_count(srv));
@@ -382,12 +387,13 @@ test_arm_put_post_delete(void **state)
 
 	assert_ok(cb__arm_put(
 		&doc, arm, "c/policies/default", "2024-04-01", body));
-	assert_ok(cb__json_get_string(&v, doc, cb__json_root(doc),
-		"properties.viewCharges", 0));
+	assert_ok(cb__json_get_string(
+		&v, doc, cb__json_root(doc), "properties.viewCharges", 0));
 	assert_string_equal("Allowed", v);
 	cb__json_free(doc);
 	r = req_at(srv, 0);
-	assert_request(srv, 0, "PUT", "/c/policies/default?api-version=2024-04-01");
+	assert_request(
+		srv, 0, "PUT", "/c/policies/default?api-version=2024-04-01");
 	assert_string_equal(
 		"application/json", cb_test_request_header(r, "Content-Type"));
 	assert_string_equal(body, r->body);
@@ -515,8 +521,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(
 			test_arm_new_defaults_and_trailing_slash, setup),
-		cmocka_unit_test_setup(test_arm_new_refuses_bad_endpoints, setup),
-		cmocka_unit_test_setup(test_arm_url_keeps_paths_verbatim, setup),
+		cmocka_unit_test_setup(
+			test_arm_new_refuses_bad_endpoints, setup),
+		cmocka_unit_test_setup(
+			test_arm_url_keeps_paths_verbatim, setup),
 		cmocka_unit_test_setup(test_arm_url_refuses_bad_input, setup),
 		cmocka_unit_test_setup(
 			test_arm_check_link_allows_only_the_endpoint, setup),

@@ -179,8 +179,7 @@ example_text(const char *rel, const char *path, const char *base)
 	const char *s;
 	char *text;
 
-	assert_ok(cb__json_get_node(
-		&node, doc, cb__json_root(doc), path, 0));
+	assert_ok(cb__json_get_node(&node, doc, cb__json_root(doc), path, 0));
 	if ((s = cb__json_string_value(node)) != NULL) {
 		text = strdup(s);
 	} else {
@@ -213,8 +212,8 @@ req_at(cb_test_httpd *srv, size_t i)
 
 /* Method, exact target and the bearer token of the i-th request. */
 static inline void
-assert_request(cb_test_httpd *srv, size_t i, const char *method,
-	const char *target)
+assert_request(
+	cb_test_httpd *srv, size_t i, const char *method, const char *target)
 {
 	const cb_test_request *r = req_at(srv, i);
 

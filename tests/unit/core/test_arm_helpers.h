@@ -117,8 +117,8 @@ read_text_file(const char *path, size_t *len_out)
 	return s;
 }
 
-/* Parse tests/data/arm/examples/<rel> (a copy of an Azure REST API spec
- * example).  The caller frees the document. */
+/* Parse <shared>/azure-api-examples/<rel>, an Azure REST API spec
+ * example (see its PROVENANCE.md).  The caller frees the document. */
 static inline cb_json *
 example_load(const char *rel)
 {
@@ -127,8 +127,8 @@ example_load(const char *rel)
 	size_t len;
 	char *text;
 
-	snprintf(path, sizeof(path), "%s/tests/data/arm/examples/%s",
-		cb_test_source_dir(), rel);
+	snprintf(path, sizeof(path), "%s/azure-api-examples/%s",
+		cb_test_shared_dir(), rel);
 	text = read_text_file(path, &len);
 	assert_ok(cb__json_parse(&doc, text, len, rel));
 	free(text);

@@ -384,6 +384,10 @@ arm_token_is_valid(const char *t, size_t n)
 
 static const char arm_bearer[] = "Authorization: Bearer ";
 
+/* Entra ID access tokens are JWTs of 1-4 KB (more with many group
+ * claims); 8 KB holds them without the buffer growing. */
+#define ARM_TOKEN_ROOM 8192
+
 int
 cb__arm_request_prepare(struct cb_arm_request *req, cb_arm *arm,
 	const char *method, const char *url, const char *body)
@@ -403,8 +407,11 @@ cb__arm_request_prepare(struct cb_arm_request *req, cb_arm *arm,
 		error = CB_ENOMEM;
 		goto done;
 	}
-	if ((error = arm->token(&token, arm->token_scope, arm->token_payload)) <
-		0)
+	/* Room for any real token up front, so the provider's writes do not
+	 * reallocate and leave unwiped copies behind. */
+	if ((error = cb__buf_grow(&token, ARM_TOKEN_ROOM)) < 0 ||
+		(error = arm->token(
+			 &token, arm->token_scope, arm->token_payload)) < 0)
 		goto done;
 	if (!arm_token_is_valid(token.ptr, token.size)) {
 		error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
@@ -465,14 +472,18 @@ cb__arm_result(cb_json **out, const char *method, const char *url,
 	CB_ASSERT_ARG(url);
 	CB_ASSERT_ARG(resp);
 
-	/* No answer, or a deadline: core/http's message says it all. */
-	if (http_error < 0 &&
-		(resp->status == 0 || (http_error != CB_ETHROTTLED &&
-					      http_error != CB_EHTTP)))
+	/* An error status core/http gave up retrying (429, 5xx) is read
+	 * like any other; no answer, a broken transfer or a deadline keep
+	 * core/http's message, which says it all. */
+	if (http_error < 0) {
+		if ((http_error == CB_ETHROTTLED || http_error == CB_EHTTP) &&
+			resp->status >= 300)
+			return cb__arm_error_from_response(
+				method, url, http_error, resp);
 		return http_error;
-	if (http_error < 0 || resp->status < 200 || resp->status > 299)
-		return cb__arm_error_from_response(
-			method, url, http_error, resp);
+	}
+	if (resp->status < 200 || resp->status > 299)
+		return cb__arm_error_from_response(method, url, 0, resp);
 
 	p = resp->body.ptr;
 	n = resp->body.size;

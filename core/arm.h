@@ -162,12 +162,12 @@ int cb__arm_check_link(
 /*
  * One request to an absolute @p url (from cb__arm_url, or a checked link),
  * with Authorization, Accept and (with a body) Content-Type headers.
- * @p body is JSON text or NULL.  On a 2xx answer *out receives the parsed
- * body (owned; cb__json_free), or NULL when the body is empty (204);
- * @p status_out (may be NULL) the status.  Otherwise the ARM error, as
- * described at the top.  Returns 0, CB_ENOTFOUND, CB_ECONFLICT, CB_EAUTH,
- * CB_ETHROTTLED, CB_EHTTP, CB_EPARSE (a 2xx body that is not JSON),
- * CB_ESECURITY, CB_ETIMEOUT or CB_ENOMEM.
+ * @p body is JSON text or NULL; @p flags 0 or CB_ARM_RETRY_UNSAFE.  On a
+ * 2xx answer *out receives the parsed body (owned; cb__json_free), or NULL
+ * when the body is empty (204); @p status_out (may be NULL) the status.
+ * Otherwise the ARM error, as described at the top.  Returns 0, CB_ENOTFOUND,
+ * CB_ECONFLICT, CB_EAUTH, CB_ETHROTTLED, CB_EHTTP, CB_EPARSE (a 2xx body that
+ * is not JSON), CB_ESECURITY, CB_ETIMEOUT or CB_ENOMEM.
  */
 int cb__arm_send(cb_json **out, int *status_out, cb_arm *arm,
 	const char *method, const char *url, const char *body, unsigned flags);
@@ -211,17 +211,18 @@ int cb__arm_request_prepare(struct cb_arm_request *req, cb_arm *arm,
 void cb__arm_request_dispose(struct cb_arm_request *req);
 
 /*
- * Interpret what cb__http_send/submit gave back for (method, url): an
- * error without any answer is returned as is; a 2xx answer is parsed into
- * *out (NULL when empty); anything else becomes the ARM error.  Returns as
+ * Interpret what cb__http_send/submit gave back for (method, url): a 2xx
+ * answer is parsed into *out (NULL when empty); an error status (also one
+ * core/http gave up retrying) becomes the ARM error; any other failure (no
+ * answer, a broken transfer, the deadline) is returned as is.  Returns as
  * cb__arm_send.
  */
 int cb__arm_result(cb_json **out, const char *method, const char *url,
 	int http_error, const cb_http_response *resp);
 
 /*
- * Record the error for a non-2xx answer (or a 2xx one given up on, such
- * as throttling with retries used up: http_error CB_ETHROTTLED), reading
+ * Record the error for a non-2xx answer (@p http_error is what core/http
+ * returned: 0, or CB_ETHROTTLED / CB_EHTTP when it gave up retrying), reading
  * the ARM error body {"error":{"code","message","target","details"}} (or
  * the same members at the top level), and return its code.  Exposed for
  * tests and for tenants/ code that must inspect a status itself.

@@ -467,6 +467,25 @@ test_arm_bad_2xx_body_and_transport_errors(void **state)
 		base_of(srv));
 	assert_message_matches(want);
 	assert_null(doc);
+
+	/* A 200 cut short (retries used up): core/http's message, not a
+	 * JSON complaint about half a body. */
+	{
+		cb_test_answer cut = { 0 };
+
+		cut.body = "{\"value\":[{\"name\":\"a\"}]}";
+		cut.truncate = true;
+		cut.truncate_at = 5;
+		cut.times = CB_TEST_HTTPD_FOREVER;
+		cb_test_httpd_queue(srv, NULL, "/cut", &cut);
+		assert_code(CB_EHTTP, cb__arm_get(&doc, arm, "cut", "1"));
+		snprintf(want, sizeof(want),
+			"^GET %s/cut: gave up after 4 attempts .*: transfer "
+			"closed with 19 bytes remaining to read$",
+			base_of(srv));
+		assert_message_matches(want);
+		assert_null(doc);
+	}
 	cb__arm_free(arm);
 
 	/* Nothing listening: core/http's code and message come through. */

@@ -59,11 +59,11 @@ arm_lro_wait(struct arm_lro *op, const cb_http_response *resp)
 	now = arm->clock(arm->clock_payload);
 	if (now + wait > op->deadline_ms)
 		return cb__error_set(CB_ETIMEOUT, CB_ERRCLASS_HTTP,
-			"%s: operation not done after %lld ms and %u polls; "
+			"%s: operation not done after %lld ms and %u poll%s; "
 			"the next poll, in %ld ms, would pass the %ld ms "
 			"deadline",
 			op->where, (long long)(now - op->start_ms), op->polls,
-			wait, arm->lro_deadline_ms);
+			op->polls == 1 ? "" : "s", wait, arm->lro_deadline_ms);
 	cb__log(CB_LOG_DEBUG, "arm",
 		"%s: operation running, next poll in %ld ms", op->where, wait);
 	arm->sleep(wait, arm->clock_payload);

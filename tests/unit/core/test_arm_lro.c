@@ -585,7 +585,7 @@ test_arm_lro_deadline(void **state)
 	cb_test_httpd_queue(srv, "GET", "/op", &a);
 	assert_code(
 		CB_ETIMEOUT, cb__arm_lro(&doc, arm, "POST", "x", "1", "{}"));
-	want = fmt("POST %s/x: operation not done after 60000 ms and 1 polls; "
+	want = fmt("POST %s/x: operation not done after 60000 ms and 1 poll; "
 		   "the next poll, in 60000 ms, would pass the 90000 ms "
 		   "deadline",
 		base_of(srv));
@@ -594,6 +594,24 @@ test_arm_lro_deadline(void **state)
 	/* gave up without the useless second sleep */
 	assert_int_equal(1, clk.sleeps);
 	assert_int_equal(2, cb_test_httpd_count(srv));
+	free(want);
+	cb__arm_free(arm);
+
+	/* a first Retry-After already past the deadline: no sleep at all */
+	cb_test_httpd_clear(srv);
+	memset(&clk, 0, sizeof(clk));
+	o.lro_deadline_ms = 30000;
+	arm = fake_arm(&o);
+	reply("POST", "/x", 202, h, NULL);
+	assert_code(
+		CB_ETIMEOUT, cb__arm_lro(&doc, arm, "POST", "x", "1", "{}"));
+	want = fmt("POST %s/x: operation not done after 0 ms and 0 polls; "
+		   "the next poll, in 60000 ms, would pass the 30000 ms "
+		   "deadline",
+		base_of(srv));
+	assert_string_equal(want, cb_error_last()->message);
+	assert_int_equal(0, clk.sleeps);
+	assert_int_equal(1, cb_test_httpd_count(srv));
 	free(want);
 	free(h);
 	cb__arm_free(arm);

@@ -500,6 +500,75 @@ test_arm_bad_2xx_body_and_transport_errors(void **state)
 	cb__arm_free(arm);
 }
 
+/* The two halves of cb__arm_send, as tenants/ code runs them concurrently
+ * through core/http's executor. */
+static void
+test_arm_prepare_and_result_concurrently(void **state)
+{
+	struct test_token tok = { TEST_TOKEN, 0, "" };
+	cb_arm_options o = arm_options(http, srv, &tok);
+	cb_arm *arm = new_arm(&o);
+	struct cb_arm_request req[3] = { CB_ARM_REQUEST_INIT,
+		CB_ARM_REQUEST_INIT, CB_ARM_REQUEST_INIT };
+	cb_http_request hreq[3];
+	cb_http_response resp[3] = { CB_HTTP_RESPONSE_INIT,
+		CB_HTTP_RESPONSE_INIT, CB_HTTP_RESPONSE_INIT };
+	int results[3];
+	cb_buf url[3] = { CB_BUF_INIT, CB_BUF_INIT, CB_BUF_INIT };
+	cb_json *doc = NULL;
+	char want[256];
+	const char *name;
+
+	(void)state;
+	cb_test_httpd_reply(
+		srv, "/customers/c0", 200, NULL, "{\"name\":\"c0\"}");
+	cb_test_httpd_reply(
+		srv, "/customers/c1", 200, NULL, "{\"name\":\"c1\"}");
+	cb_test_httpd_reply(srv, "/customers/c2", 404, "x-ms-request-id: r2",
+		"{\"error\":{\"code\":\"CustomerNotFound\",\"message\":"
+		"\"no such customer\"}}");
+	for (int i = 0; i < 3; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "customers/c%d", i);
+		assert_ok(cb__arm_url(&url[i], arm, path, "2024-04-01"));
+		assert_ok(cb__arm_request_prepare(
+			&req[i], arm, "GET", url[i].ptr, NULL));
+		hreq[i] = req[i].http;
+	}
+	/* a 404 is an answer for core/http; arm makes it an error */
+	assert_ok(cb__http_send_all(http, hreq, resp, results, 3));
+	assert_int_equal(0, results[2]);
+	assert_int_equal(404, resp[2].status);
+	for (int i = 0; i < 2; i++) {
+		assert_ok(cb__arm_result(
+			&doc, "GET", url[i].ptr, results[i], &resp[i]));
+		assert_ok(cb__json_get_string(
+			&name, doc, cb__json_root(doc), "name", 0));
+		assert_string_equal(i ? "c1" : "c0", name);
+		cb__json_free(doc);
+		doc = NULL;
+	}
+	assert_code(CB_ENOTFOUND,
+		cb__arm_result(&doc, "GET", url[2].ptr, results[2], &resp[2]));
+	snprintf(want, sizeof(want),
+		"GET %s/customers/c2: http 404 CustomerNotFound: no such customer",
+		base_of(srv));
+	assert_error(CB_ENOTFOUND, CB_ERRCLASS_AZURE, 404, "CustomerNotFound",
+		"r2", want);
+	for (int i = 0; i < 3; i++) {
+		assert_string_equal(TEST_AUTH_HEADER,
+			cb_test_request_header(
+				req_at(srv, (size_t)i), "Authorization"));
+		cb__arm_request_dispose(&req[i]);
+		assert_null(req[i].auth.ptr);
+		cb__http_response_dispose(&resp[i]);
+		cb_buf_dispose(&url[i]);
+	}
+	assert_int_equal(3, tok.calls);
+	cb__arm_free(arm);
+}
+
 static void
 test_arm_get_survives_oom(void **state)
 {
@@ -553,6 +622,8 @@ main(void)
 			test_arm_token_failures_send_nothing, setup),
 		cmocka_unit_test_setup(
 			test_arm_bad_2xx_body_and_transport_errors, setup),
+		cmocka_unit_test_setup(
+			test_arm_prepare_and_result_concurrently, setup),
 		cmocka_unit_test_setup(test_arm_get_survives_oom, setup),
 	};
 

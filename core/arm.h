@@ -299,7 +299,8 @@ int cb__arm_query(cb_arm *arm, const char *path, const char *api_version,
  * NoDataFound, Failed) or "properties.provisioningState" is Failed, or an
  * operation that ends Failed, is CB_EHTTP; Canceled is CB_ECANCELED; both
  * carry the operation's error code (as arm_code) and message.  A 200 or
- * 204 to the first request is the result at once.
+ * 204 to the first request, or a 201 naming no operation, is the result at
+ * once.
  *
  * *out receives the result (owned; cb__json_free) or NULL when there is no
  * body.  Returns 0, CB_ECANCELED, CB_ETIMEOUT, CB_ESECURITY, or a code of

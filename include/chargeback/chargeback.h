@@ -9,5 +9,6 @@
 #include "chargeback/buf.h"
 #include "chargeback/version.h"
 #include "chargeback/log.h"
+#include "chargeback/auth.h"
 
 #endif

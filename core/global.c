@@ -7,6 +7,7 @@
  * pair to global_init_modules() / global_shutdown_modules() below.
  */
 #include "core/common.h"
+#include "core/json.h"
 
 static int init_count;
 
@@ -19,6 +20,10 @@ cb_version(void)
 static int
 global_init_modules(void)
 {
+	int error;
+
+	if ((error = cb__json_global_init()) < 0)
+		return error;
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "chargeback/buf.h"
 #include "chargeback/version.h"
 #include "chargeback/log.h"
+#include "chargeback/money.h"
 #include "chargeback/auth.h"
 
 #endif

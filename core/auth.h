@@ -93,6 +93,31 @@ void cb__auth_free_secret(char *s);
 int cb__auth_read_file(
 	cb_buf *out, const char *path, const char *what, bool secret);
 
+/* ---- core/auth_token.c --------------------------------------------------- */
+
+/*
+ * Longest access token accepted from a server, a file or the environment.
+ * Entra access tokens run 1-4 KB, more with many group claims; 32 KiB is
+ * well past that and still far below what would break a request header.
+ */
+#define CB__AUTH_TOKEN_MAX 32768
+
+/*
+ * Read a token endpoint's answer: for a 2xx, the bearer token (appended to
+ * token) and its expiry in unix seconds (now + expires_in, else
+ * expires_on; either may be a JSON number or a numeric string).  Any
+ * other status is CB_EAUTH "token request to <endpoint> failed: http
+ * <status> [<error>][: <description>]", with the status, the error code
+ * and the correlation id attached (cb__error_set_http).  endpoint must
+ * have no query string.  Returns 0, CB_EAUTH or CB_ENOMEM.
+ */
+int cb__auth_token_response(cb_buf *token, int64_t *expires_on, int status,
+	const char *body, size_t len, const char *endpoint, int64_t now);
+
+/* The "exp" claim of a JWT, unverified: 0, or CB_ENOTFOUND when token is
+ * not a JWT or has no numeric exp, or CB_ENOMEM. */
+int cb__auth_jwt_expiry(int64_t *exp, const char *token);
+
 /* ---- core/auth_credential.c ------------------------------------------ */
 
 /* Environment lookup; tests pass a table instead of touching environ. */

@@ -33,11 +33,6 @@
  */
 #define ID_MAX 256
 
-/* Longest static token accepted: Entra access tokens run 1-4 KB; a JWT
- * with many group claims stays well under 16 KB (header size limits of
- * common servers).  Anything longer is not a token. */
-#define STATIC_TOKEN_MAX 16384
-
 enum { MI_IMDS = 0, MI_APP_SERVICE = 1 };
 
 struct cb_credential {
@@ -397,11 +392,11 @@ resolve_static(cb_credential *c, const struct resolve *r)
 		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 			"no static token: set access_token, token_file or "
 			"AZURE_ACCESS_TOKEN");
-	if (!is_token_text(token, STATIC_TOKEN_MAX))
+	if (!is_token_text(token, CB__AUTH_TOKEN_MAX))
 		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 			"%s is not a token (1 to %d printable characters "
 			"without blanks)",
-			from, STATIC_TOKEN_MAX);
+			from, CB__AUTH_TOKEN_MAX);
 	if ((error = dup_into(&c->static_token, token)) < 0)
 		return error;
 	if (strcmp(from, "AZURE_ACCESS_TOKEN") == 0)

@@ -616,7 +616,7 @@ test_credential_static_tokens(void **state)
 
 	(void)state;
 	resolve_fails(NULL, env_bad, CB_ECONFIG,
-		"AZURE_ACCESS_TOKEN is not a token (1 to 16384 printable "
+		"AZURE_ACCESS_TOKEN is not a token (1 to 32768 printable "
 		"characters without blanks)");
 
 	o.access_token = "eyJ.a.b";

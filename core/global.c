@@ -7,6 +7,7 @@
  * pair to global_init_modules() / global_shutdown_modules() below.
  */
 #include "core/common.h"
+#include "core/http.h"
 #include "core/json.h"
 
 static int init_count;
@@ -24,12 +25,15 @@ global_init_modules(void)
 
 	if ((error = cb__json_global_init()) < 0)
 		return error;
+	if ((error = cb__http_global_init()) < 0)
+		return error;
 	return 0;
 }
 
 static void
 global_shutdown_modules(void)
 {
+	cb__http_global_shutdown();
 }
 
 int

@@ -187,4 +187,25 @@ int cb__form_encode(cb_buf *buf, const char *value);
  * empty. */
 int cb__form_field(cb_buf *buf, char sep, const char *name, const char *value);
 
+/* The client that sends token requests: core/http.h's. */
+typedef struct cb_http cb_http;
+
+/*
+ * A bearer token for scope (NULL: the default ARM scope) valid now, into
+ * token (cleared first; the caller wipes it with cb__auth_buf_wipe), and
+ * its expiry in unix seconds into *expires_on (may be NULL; INT64_MAX for
+ * a static token whose expiry cannot be read).  Cached per scope and
+ * refreshed CB__TOKEN_REFRESH_MARGIN seconds before expiry; concurrent
+ * callers share one refresh.  http is the calling thread's client (not
+ * used for static tokens).  Returns 0; CB_EAUTH (refused, malformed
+ * answer, expired static token, or managed identity unreachable when it
+ * was only the fallback); the client's CB_EHTTP, CB_ETHROTTLED,
+ * CB_ETIMEOUT, CB_ESECURITY; CB_EIO/CB_ESECURITY (token file); CB_ENOMEM.
+ */
+int cb__credential_get_token(cb_credential *cred, cb_http *http,
+	const char *scope, cb_buf *token, int64_t *expires_on);
+
+/* Forget cached tokens, e.g. after ARM refused one as revoked. */
+void cb__credential_invalidate(cb_credential *cred);
+
 #endif

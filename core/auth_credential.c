@@ -13,6 +13,7 @@
 #include "core/auth.h"
 #include "core/buf.h"
 #include "core/cloud.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "core/token_cache.h"
 
@@ -47,6 +48,7 @@ struct cb_credential {
 	char *default_scope;           /* owned, endpoint + "/.default" */
 	char *token_url;               /* owned; secret and certificate */
 	int mi_flavor;                 /* MI_IMDS or MI_APP_SERVICE */
+	bool mi_fallback;              /* chosen because nothing else was */
 	char *mi_endpoint;             /* owned; managed identity token URL */
 	char *mi_client_id;            /* owned or NULL: system-assigned */
 	char *mi_header;               /* owned, wiped; X-IDENTITY-HEADER */
@@ -522,6 +524,8 @@ cb__credential_new_env(cb_credential **out, const cb_credential_options *opts,
 	if ((c = cb__calloc(1, sizeof(*c))) == NULL)
 		return CB_ENOMEM;
 	c->kind = kind;
+	c->mi_fallback = opts->kind == CB_CREDENTIAL_AUTO &&
+			 kind == CB_CREDENTIAL_MANAGED_IDENTITY;
 	if ((error = resolve_cloud(c, &r)) < 0)
 		goto done;
 	switch (kind) {
@@ -777,4 +781,151 @@ cb__credential_token_request(struct cb__token_request *out, cb_credential *cred,
 	}
 	*out = req;
 	return 0;
+}
+
+/* ---- getting tokens ---------------------------------------------------- */
+
+/* What a refresh needs besides the scope. */
+struct fetch {
+	cb_credential *cred; /* borrowed */
+	cb_http *http;       /* borrowed: the calling thread's client */
+	int64_t now;         /* when the caller asked, unix seconds */
+};
+
+static int
+fetch_token(cb_buf *token, int64_t *expires_on, const char *scope, void *p)
+{
+	struct fetch *f = p;
+	struct cb__token_request req = { 0 };
+	cb_http_response resp = CB_HTTP_RESPONSE_INIT;
+	cb_http_request hr = { 0 };
+	const char *headers[4];
+	size_t n = 0;
+	int error;
+
+	if ((error = cb__credential_token_request(
+		     &req, f->cred, scope, f->now)) < 0)
+		return error;
+	headers[n++] = "Accept: application/json";
+	if (req.method == CB__TOKEN_POST)
+		headers[n++] =
+			"Content-Type: application/x-www-form-urlencoded";
+	if (req.header != NULL)
+		headers[n++] = req.header;
+	headers[n] = NULL;
+	hr.method = req.method == CB__TOKEN_POST ? "POST" : "GET";
+	hr.url = req.url;
+	hr.headers = headers;
+	hr.body = req.body.ptr;
+	hr.body_len = req.body.size;
+	/* Asking for a token twice has no effect a retry could repeat. */
+	hr.retry_unsafe = true;
+	error = cb__http_send(f->http, &hr, &resp);
+	if (error == 0) {
+		error = cb__auth_token_response(token, expires_on, resp.status,
+			resp.body.ptr, resp.body.size, req.endpoint, f->now);
+	} else if (f->cred->mi_fallback && resp.status == 0 &&
+		   error != CB_ENOMEM) {
+		char cause[CB_ERROR_MESSAGE_MAX];
+
+		/* No answer at all: most likely not on Azure, and nothing
+		 * else was configured.  Say both. */
+		snprintf(cause, sizeof(cause), "%s", cb_error_last()->message);
+		error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
+			"no credential is configured (client_secret, "
+			"certificate_path, access_token, token_file, "
+			"AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or "
+			"AZURE_ACCESS_TOKEN) and managed identity is not "
+			"available: %s",
+			cause);
+	}
+	/* The body holds the token: wipe it before the memory is reused. */
+	cb__auth_buf_wipe(&resp.body);
+	cb__http_response_dispose(&resp);
+	cb__token_request_dispose(&req);
+	return error;
+}
+
+/* Remove trailing blanks and line ends a file or editor added. */
+static void
+trim_end(cb_buf *b)
+{
+	while (b->size > 0 && strchr(" \t\r\n", b->ptr[b->size - 1]) != NULL)
+		b->ptr[--b->size] = '\0';
+}
+
+static int
+static_token(cb_credential *c, cb_buf *token, int64_t *expires_on, int64_t now)
+{
+	cb_buf file = CB_BUF_INIT;
+	const char *value = c->static_token;
+	int64_t exp = INT64_MAX;
+	int error;
+
+	if (c->token_file != NULL) {
+		if ((error = cb__auth_read_file(
+			     &file, c->token_file, "token file", true)) < 0)
+			goto done;
+		trim_end(&file);
+		if (file.size == 0 ||
+			!is_token_text(file.ptr, CB__AUTH_TOKEN_MAX)) {
+			error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
+				"token file %s does not hold a token (1 to %d "
+				"printable characters without blanks)",
+				c->token_file, CB__AUTH_TOKEN_MAX);
+			goto done;
+		}
+		value = file.ptr;
+	}
+	error = cb__auth_jwt_expiry(&exp, value);
+	if (error == CB_ENOMEM)
+		goto done;
+	if (error == 0 && exp <= now) {
+		char when[32];
+		time_t t = (time_t)exp;
+		struct tm tm;
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+			gmtime_r(&t, &tm));
+		error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
+			"%s expired at %s", c->description, when);
+		goto done;
+	}
+	if (error == CB_ENOTFOUND)
+		exp = INT64_MAX; /* not a JWT: its lifetime is unknown */
+	cb__buf_clear(token);
+	if ((error = cb__buf_puts(token, value)) < 0)
+		goto done;
+	if (expires_on != NULL)
+		*expires_on = exp;
+done:
+	cb__auth_buf_wipe(&file);
+	return error;
+}
+
+int
+cb__credential_get_token(cb_credential *cred, cb_http *http, const char *scope,
+	cb_buf *token, int64_t *expires_on)
+{
+	struct fetch f;
+
+	CB_ASSERT_ARG(cred != NULL);
+	CB_ASSERT_ARG(token != NULL);
+	if (scope == NULL)
+		scope = cred->default_scope;
+	f.cred = cred;
+	f.http = http;
+	f.now = cb__credential_now(cred);
+	if (cred->kind == CB_CREDENTIAL_STATIC_TOKEN)
+		return static_token(cred, token, expires_on, f.now);
+	CB_ASSERT_ARG(http != NULL);
+	return cb__token_cache_get(
+		cred->cache, scope, f.now, fetch_token, &f, token, expires_on);
+}
+
+void
+cb__credential_invalidate(cb_credential *cred)
+{
+	if (cred != NULL && cred->cache != NULL)
+		cb__token_cache_clear(cred->cache);
 }

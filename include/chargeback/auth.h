@@ -19,9 +19,14 @@
  *      and IDENTITY_HEADER are set, otherwise the VM metadata service).
  *
  * Any other field (tenant, client id, authority host) is taken from the
- * options when set and from its environment variable otherwise.  A secret
- * half configured (a client secret without a tenant) is an error, never a
- * silent fall-through to the next kind.
+ * options when set and from its environment variable otherwise; an empty
+ * string counts as not set.  A secret half configured (a client secret
+ * without a tenant), two explicit options naming different kinds, or an
+ * app named in the options (client_id, tenant_id) with no secret or
+ * certificate anywhere is an error, never a silent fall-through to the
+ * next kind.  Files holding a key or a token must be private to their
+ * owner (or root-owned and at most group-readable), as libpq requires of
+ * its key files.
  */
 #ifndef CHARGEBACK_AUTH_H
 #define CHARGEBACK_AUTH_H

@@ -84,7 +84,8 @@ struct xfer {
 	bool retry_unsafe;
 	bool idempotent;
 	bool loopback;          /* host is 127/8, ::1 or localhost */
-	bool plain_http;        /* scheme is http (loopback only) */
+	bool metadata;          /* host is IMDS, 169.254.169.254 */
+	bool plain_http;        /* scheme is http (loopback, IMDS only) */
 	long timeout_ms;        /* per attempt, 0 = none */
 	long deadline_ms;       /* whole request, 0 = none */
 	cb_http_response *resp; /* caller's, borrowed */
@@ -477,8 +478,11 @@ xfer_check_url(struct xfer *x, const char *url)
 		goto done;
 	}
 	x->loopback = http_host_is_loopback(host);
+	/* Azure's instance metadata service (managed identity tokens) speaks
+	 * only plain http, on a link-local address no router forwards. */
+	x->metadata = strcmp(host, "169.254.169.254") == 0;
 	x->plain_http = strcmp(scheme, "http") == 0;
-	if (x->plain_http && !x->loopback) {
+	if (x->plain_http && !x->loopback && !x->metadata) {
 		error = cb__error_set(CB_ESECURITY, CB_ERRCLASS_HTTP,
 			"%s: refusing plain http to non-loopback host '%s'",
 			x->where, host);
@@ -595,9 +599,10 @@ xfer_easy_setup(struct xfer *x)
 		XFER_SETOPT(x, CURLOPT_PROXY_CAINFO_BLOB, &blob);
 	}
 	/* Proxies come from http_proxy/https_proxy/no_proxy, which libcurl
-	 * reads itself; only loopback bypasses them, since a proxy cannot
-	 * reach our own 127.0.0.1. */
-	if (x->loopback)
+	 * reads itself; only loopback and IMDS bypass them, since a proxy
+	 * cannot reach our own 127.0.0.1 or this machine's link-local
+	 * metadata service. */
+	if (x->loopback || x->metadata)
 		XFER_SETOPT(x, CURLOPT_NOPROXY, "*");
 	XFER_SETOPT(x, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	if (o->connect_timeout_ms > 0)

@@ -28,7 +28,8 @@
  *   CB_ETIMEOUT    the overall deadline passed, or the wait a server asked
  *                  for (or our backoff) would end after it: we give up
  *                  now rather than sleep in vain.
- *   CB_ESECURITY   plain http to a host that is not loopback, or a TLS
+ *   CB_ESECURITY   plain http to a host that is neither loopback nor
+ *                  the metadata service (169.254.169.254), or a TLS
  *                  certificate that does not verify.
  *   CB_ETOOBIG     a buffered body over max_body_bytes, or headers over
  *                  CB_HTTP_HEADERS_MAX.

@@ -13,5 +13,6 @@
 #include "chargeback/csv.h"
 #include "chargeback/store.h"
 #include "chargeback/money.h"
+#include "chargeback/auth.h"
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/auth.h"
 #include "core/buf.h"
+#include "core/http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -429,23 +430,6 @@ cb__auth_cert_x5t_s256(const struct cb__auth_cert *cert)
 
 /* ---- the client assertion ---------------------------------------------- */
 
-int
-cb__auth_uuid(char out[37])
-{
-	unsigned char r[16];
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return ssl_error(CB_ERROR, "random generator failed");
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 37,
-		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		"%02x%02x%02x%02x%02x%02x",
-		r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-		r[10], r[11], r[12], r[13], r[14], r[15]);
-	return 0;
-}
-
 /* Append s as a JSON string literal. */
 static int
 json_string(cb_buf *out, const char *s)
@@ -562,7 +546,7 @@ cb__auth_assertion(cb_buf *out, const struct cb__auth_cert *cert, int alg,
 	CB_ASSERT_ARG(aud != NULL && client_id != NULL);
 	CB_ASSERT_ARG(alg == CB_ASSERTION_PS256 || alg == CB_ASSERTION_RS256);
 	if (jti == NULL) {
-		if ((error = cb__auth_uuid(uuid)) < 0)
+		if ((error = cb__http_uuid4(uuid)) < 0)
 			return error;
 		jti = uuid;
 	}

@@ -64,9 +64,9 @@ const char *cb__auth_cert_x5t_s256(const struct cb__auth_cert *cert);
 int cb__auth_assertion(cb_buf *out, const struct cb__auth_cert *cert, int alg,
 	const char *aud, const char *client_id, int64_t now, const char *jti);
 
-/* A random (version 4) UUID, lower case, into out[37].  Returns 0 or
- * CB_ERROR when the random generator fails. */
-int cb__auth_uuid(char out[37]);
+/* True when s is 1..max-1 bytes of printable ASCII without blanks: safe to
+ * put in a URL path, a form field or a header (ids, tokens, error codes). */
+bool cb__auth_is_token_text(const char *s, size_t max);
 
 /* Append base64url without padding (RFC 7515 appendix C). */
 int cb__auth_base64url(cb_buf *out, const void *data, size_t len);

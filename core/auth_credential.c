@@ -123,9 +123,8 @@ pick(const struct resolve *r, const char *opt, const char *optname,
 	return NULL;
 }
 
-/* Printable ASCII without blanks: safe in a URL path, form, header. */
-static bool
-is_token_text(const char *s, size_t max)
+bool
+cb__auth_is_token_text(const char *s, size_t max)
 {
 	size_t n = 0;
 
@@ -156,7 +155,7 @@ check_tenant(const char *tenant, const char *from)
 static int
 check_id(const char *id, const char *from)
 {
-	if (!is_token_text(id, ID_MAX))
+	if (!cb__auth_is_token_text(id, ID_MAX))
 		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 			"%s must be 1 to %d printable characters without "
 			"blanks",
@@ -332,7 +331,7 @@ resolve_managed_identity(cb_credential *c, const struct resolve *r)
 			return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 				"IDENTITY_ENDPOINT is set but "
 				"IDENTITY_HEADER is not");
-		if (!is_token_text(hdr, ID_MAX))
+		if (!cb__auth_is_token_text(hdr, ID_MAX))
 			return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 				"IDENTITY_HEADER must be 1 to %d printable "
 				"characters without blanks",
@@ -394,7 +393,7 @@ resolve_static(cb_credential *c, const struct resolve *r)
 		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 			"no static token: set access_token, token_file or "
 			"AZURE_ACCESS_TOKEN");
-	if (!is_token_text(token, CB__AUTH_TOKEN_MAX))
+	if (!cb__auth_is_token_text(token, CB__AUTH_TOKEN_MAX))
 		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 			"%s is not a token (1 to %d printable characters "
 			"without blanks)",
@@ -868,7 +867,7 @@ static_token(cb_credential *c, cb_buf *token, int64_t *expires_on, int64_t now)
 			goto done;
 		trim_end(&file);
 		if (file.size == 0 ||
-			!is_token_text(file.ptr, CB__AUTH_TOKEN_MAX)) {
+			!cb__auth_is_token_text(file.ptr, CB__AUTH_TOKEN_MAX)) {
 			error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
 				"token file %s does not hold a token (1 to %d "
 				"printable characters without blanks)",

@@ -33,18 +33,6 @@
  * identities up to 24 hours.  A year bounds arithmetic on it. */
 #define EXPIRES_IN_MAX ((int64_t)366 * 24 * 3600)
 
-static bool
-is_bearer_text(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; *s; s++, n++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f ||
-			n >= max)
-			return false;
-	return n > 0;
-}
-
 /* The first line of s, scrubbed and cut to DESCRIPTION_MAX bytes. */
 static void
 first_line(char *out, size_t outlen, const char *s)
@@ -93,7 +81,7 @@ token_error(int status, const char *body, size_t len, const char *endpoint)
 		if (correlation == NULL)
 			correlation = member_string(root, "correlationId");
 	}
-	if (code != NULL && is_bearer_text(code, 64))
+	if (code != NULL && cb__auth_is_token_text(code, 64))
 		snprintf(code_buf, sizeof(code_buf), " %s", code);
 	else
 		code = NULL;
@@ -168,10 +156,10 @@ cb__auth_token_response(cb_buf *token, int64_t *expires_on, int status,
 	if (type != NULL && strcasecmp(type, "Bearer") != 0) {
 		error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
 			"%s: token_type is '%.32s', expected Bearer", source,
-			is_bearer_text(type, 32) ? type : "?");
+			cb__auth_is_token_text(type, 32) ? type : "?");
 		goto done;
 	}
-	if (!is_bearer_text(access, CB__AUTH_TOKEN_MAX)) {
+	if (!cb__auth_is_token_text(access, CB__AUTH_TOKEN_MAX)) {
 		error = cb__error_set(CB_EAUTH, CB_ERRCLASS_AUTH,
 			"%s: access_token is empty, longer than %d bytes or "
 			"holds a blank or control character",

@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/auth.h"
 #include "core/buf.h"
+#include "core/http.h"
 #include "tests/support/testcert.h"
 
 #include <setjmp.h>
@@ -278,8 +279,8 @@ test_auth_uuid_is_random_v4(void **state)
 	char a[37], b[37];
 
 	(void)state;
-	assert_int_equal(0, cb__auth_uuid(a));
-	assert_int_equal(0, cb__auth_uuid(b));
+	assert_int_equal(0, cb__http_uuid4(a));
+	assert_int_equal(0, cb__http_uuid4(b));
 	assert_int_equal(36, strlen(a));
 	assert_string_not_equal(a, b);
 	for (int i = 0; i < 36; i++) {

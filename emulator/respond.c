@@ -2,9 +2,9 @@
  * emulator/respond.c - building answers: headers, JSON bodies with exact
  * numbers, ARM error bodies and nextLink paging.
  *
- * jansson holds numbers as double, which would round money (DESIGN.md),
- * so an exact number goes into the tree as a string marked with a leading
- * U+0001 and as_json_dump() takes the quotes off after jansson has
+ * jansson holds numbers in binary floating point, which would round money
+ * (DESIGN.md), so an exact number goes into the tree as a string marked with a
+ * leading U+0001 and as_json_dump() takes the quotes off after jansson has
  * written the text.  No Azure API sends that character, and armsim never
  * puts client text into a marked string.
  */

@@ -287,6 +287,9 @@ void as_entra_free(as_server *s);
 /* Check the bearer token of req; sets req->principal.  Returns 0, or -1
  * with Entra/ARM's 401 in resp. */
 int as_entra_authorize(as_server *s, as_req *req, as_resp *resp);
+/* An access token for the registered application, as the token endpoint
+ * would issue it (for in-process tests).  Returns 0, or -1. */
+int as_entra_issue(as_server *s, char *out, size_t outlen);
 
 int as_billing_init(as_server *s, char *err, size_t errlen);
 void as_billing_free(as_server *s);
@@ -310,6 +313,12 @@ void as_faults_free(as_server *s);
 int as_faults_before(as_server *s, const as_req *req, as_resp *resp);
 /* After the handler: corrupt or truncate the body when planned. */
 void as_faults_after(as_server *s, const as_req *req, as_resp *resp);
+/* Whether the plan asks for a fault a handler must act out itself, for
+ * this request: "expired-link" (a blob link already past validTill),
+ * "report-failed" (a cost details report ends Failed),
+ * "report-nodata" (ends NoDataFound), "malformed-csv" (a blob with
+ * broken rows). */
+bool as_faults_flag(as_server *s, const as_req *req, const char *kind);
 
 int as_reqlog_init(as_server *s, char *err, size_t errlen);
 void as_reqlog_free(as_server *s);

@@ -1,9 +1,108 @@
 /*
- * emulator/costgen.h - placeholder: the cost line generator arrives with
- * issue 3.
+ * emulator/costgen.h - the partner's month of cost lines, generated as
+ * they stream out and never held in memory (a 10 M-row month needs no
+ * more RAM than a 10-row one).
+ *
+ * Each line is a pure function of (seed, subscription, day, line number),
+ * so any scope (billing account, billing profile, customer, subscription,
+ * a range of days) yields exactly the lines the whole month holds for it,
+ * byte for byte, in the same order: subscriptions in partner order, then
+ * days, then line number.  Money is exact (cb_money), never floating
+ * point: cost = effectivePrice x quantity x exchange rate, payg cost from
+ * PayGPrice, rounded at the 18th place only.
+ *
+ * The CSV is the partner cost-details schema: the 70 columns of
+ * azure-api-notes.md e.1 in that order, MM/dd/yyyy dates, tags as JSON.
+ *
+ * Invoices agree with the lines (see as_costgen_invoice()).
  */
 #ifndef CB_EMULATOR_COSTGEN_H
 #define CB_EMULATOR_COSTGEN_H
+
+#include "chargeback/buf.h"
+#include "chargeback/money.h"
+#include "emulator/partner.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { AS_METRIC_ACTUAL, AS_METRIC_AMORTIZED } as_metric;
+
+#define AS_ANY ((size_t)-1)
+
+/* Which lines.  Indexes into the partner's arrays, or AS_ANY. */
+typedef struct as_cost_filter {
+	as_metric metric;
+	size_t account;
+	size_t profile;
+	size_t customer;
+	size_t subscription;
+	int first_day, last_day; /* 1..31 inside the partner's month; 0, 0
+				  * for the whole month */
+} as_cost_filter;
+
+/* A filter for everything in one billing account, whole month. */
+void as_cost_filter_init(as_cost_filter *f, as_metric m, size_t account);
+
+/* One cost line: what other modules aggregate (Query, budgets' current
+ * spend, invoices); the full 70 columns come from as_cost_csv_row(). */
+typedef struct as_cost_row {
+	size_t profile, customer, subscription; /* customer AS_ANY: none */
+	int day;                                /* 1..31 */
+	const char *service_family;             /* "Compute" */
+	const char *meter_category;             /* "Virtual Machines" */
+	const char *meter_id;                   /* a GUID */
+	const char *meter_name;
+	const char *resource_group;
+	const char *charge_type;    /* Usage, Purchase, Refund,
+				     * RoundingAdjustment */
+	const char *publisher_type; /* Microsoft, Marketplace */
+	const char *pricing_model;  /* OnDemand, Reservation, SavingsPlan,
+				     * Spot */
+	const char *currency;       /* billing currency */
+	cb_money cost;              /* costInBillingCurrency */
+	cb_money cost_usd;          /* costInUsd */
+	cb_money payg_cost;         /* paygCostInBillingCurrency */
+	cb_money quantity;
+} as_cost_row;
+
+typedef struct as_costgen as_costgen;
+
+/* Start a stream of the lines f selects.  Returns 0, or -1 (out of
+ * memory, or a filter naming no such item). */
+int as_costgen_open(
+	as_costgen **out, const as_partner *p, const as_cost_filter *f);
+
+/* The next line: 1 and *row (borrowed, valid until the next call), or 0
+ * at the end. */
+int as_costgen_next(as_costgen *g, const as_cost_row **row);
+
+void as_costgen_free(as_costgen *g);
+
+/* The CSV header line (70 columns, ending "\r\n"), appended to out. */
+int as_cost_csv_header(cb_buf *out);
+
+/* The line last returned by g as one CSV record ending "\r\n",
+ * appended to out.  0, or -1 out of memory. */
+int as_cost_csv_row(as_costgen *g, cb_buf *out);
+
+/* A billing profile's invoice for the partner's month, from its
+ * ActualCost lines: each meter's month total rounded half away from zero
+ * to the currency's minor unit, summed.  The stream carries
+ * RoundingAdjustment lines with the difference, so the lines (adjustments
+ * included) add up to total exactly. */
+typedef struct as_invoice {
+	char name[32]; /* "G0xxxxxxxx", deterministic */
+	char currency[4];
+	cb_money total; /* = the sum of the profile's ActualCost lines */
+	cb_money lines; /* the sum of the lines without adjustments */
+	cb_money rounding_adjustment; /* total - lines */
+} as_invoice;
+
+/* Computed once per profile and cached (a pass over its lines); safe to
+ * call from several threads.  Returns 0, or -1. */
+int as_costgen_invoice(const as_partner *p, size_t profile, as_invoice *out);
 
 /* `armsim gen-costs ...`: argv[0] is "gen-costs".  Returns an exit code. */
 int as_gencosts_main(int argc, char **argv);

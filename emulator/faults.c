@@ -38,3 +38,12 @@ as_faults_after(as_server *s, const as_req *req, as_resp *resp)
 	(void)req;
 	(void)resp;
 }
+
+bool
+as_faults_flag(as_server *s, const as_req *req, const char *kind)
+{
+	(void)s;
+	(void)req;
+	(void)kind;
+	return false;
+}

@@ -66,7 +66,7 @@
 
 /* Most faults in a plan, and call numbers in one "calls" array. */
 #define MAX_FAULTS 64
-#define MAX_CALLS 1000
+#define MAX_CALLS  1000
 /* Most answers with Retry-After remembered at once (oldest go first). */
 #define MAX_LEDGER 1024
 
@@ -90,8 +90,8 @@ static const struct {
 	const char *name;
 	const char *fields[5];
 } kinds[NKINDS] = {
-	{ "status", { "status", "code", "message", "retryAfter",
-			    "errorBody" } },
+	{ "status",
+		{ "status", "code", "message", "retryAfter", "errorBody" } },
 	{ "latency", { "delayMs" } },
 	{ "slow-body", { "slowMs" } },
 	{ "truncate", { "bytes" } },
@@ -105,8 +105,8 @@ static const struct {
 
 struct fault {
 	char *route;
-	bool pattern;       /* route is a pattern, not a piece of path */
-	char method[8];     /* "" for any */
+	bool pattern;         /* route is a pattern, not a piece of path */
+	char method[8];       /* "" for any */
 	unsigned long *calls; /* listed call numbers, or NULL */
 	size_t ncalls;
 	unsigned long from, to; /* when calls is NULL; to 0: no end */
@@ -115,8 +115,8 @@ struct fault {
 	char *code, *message;
 	long retry_after; /* -1: none */
 	bool error_body;
-	int64_t ms;    /* delayMs or slowMs */
-	int64_t bytes; /* truncate */
+	int64_t ms;         /* delayMs or slowMs */
+	int64_t bytes;      /* truncate */
 	unsigned long seen; /* requests matched so far */
 };
 
@@ -215,8 +215,8 @@ parse_calls(json_t *v, struct fault *f, size_t idx, char *err, size_t errlen)
 
 	f->from = 1;
 	f->to = 0;
-	if (v == NULL || (json_is_string(v) &&
-				 strcmp(json_string_value(v), "all") == 0))
+	if (v == NULL ||
+		(json_is_string(v) && strcmp(json_string_value(v), "all") == 0))
 		return 0;
 	if (json_is_array(v) && json_array_size(v) > 0 &&
 		json_array_size(v) <= MAX_CALLS) {
@@ -225,7 +225,8 @@ parse_calls(json_t *v, struct fault *f, size_t idx, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-		json_array_foreach (v, j, e) {
+		json_array_foreach(v, j, e)
+		{
 			if (!json_is_integer(e) || json_integer_value(e) < 1) {
 				snprintf(err, errlen,
 					"faults[%zu].calls[%zu]: expected a "
@@ -242,18 +243,18 @@ parse_calls(json_t *v, struct fault *f, size_t idx, char *err, size_t errlen)
 		       *to = json_object_get(v, "to");
 		const char *k;
 
-		json_object_foreach (v, k, e)
-			if (strcmp(k, "from") != 0 && strcmp(k, "to") != 0) {
-				snprintf(err, errlen,
-					"faults[%zu].calls.%s: unknown field",
-					idx, k);
-				return -1;
-			}
+		json_object_foreach(v, k,
+			e) if (strcmp(k, "from") != 0 && strcmp(k, "to") != 0)
+		{
+			snprintf(err, errlen,
+				"faults[%zu].calls.%s: unknown field", idx, k);
+			return -1;
+		}
 		if (!json_is_integer(from) || json_integer_value(from) < 1 ||
-			(to != NULL && (!json_is_integer(to) ||
-					       json_integer_value(to) <
-						       json_integer_value(
-							       from)))) {
+			(to != NULL &&
+				(!json_is_integer(to) ||
+					json_integer_value(to) <
+						json_integer_value(from)))) {
 			snprintf(err, errlen,
 				"faults[%zu].calls: expected \"from\" a call "
 				"number from 1 and \"to\" (optional) one not "
@@ -281,7 +282,8 @@ check_fields(json_t *o, enum kind k, size_t idx, char *err, size_t errlen)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach (o, key, v) {
+	json_object_foreach(o, key, v)
+	{
 		bool ok = false;
 		for (size_t i = 0; i < CB_ARRAY_SIZE(common); i++)
 			ok = ok || strcmp(key, common[i]) == 0;
@@ -317,20 +319,21 @@ default_code(int status)
 }
 
 static int
-parse_kind_params(json_t *o, struct fault *f, size_t idx, char *err,
-	size_t errlen)
+parse_kind_params(
+	json_t *o, struct fault *f, size_t idx, char *err, size_t errlen)
 {
 	int64_t v = -1;
 	json_t *eb = json_object_get(o, "errorBody");
-	const char *need = f->kind == K_STATUS	   ? "status"
+	const char *need = f->kind == K_STATUS     ? "status"
 			   : f->kind == K_LATENCY  ? "delayMs"
-			   : f->kind == K_SLOW	   ? "slowMs"
+			   : f->kind == K_SLOW     ? "slowMs"
 			   : f->kind == K_TRUNCATE ? "bytes"
 						   : NULL;
 
 	if (need != NULL && json_object_get(o, need) == NULL) {
-		snprintf(err, errlen, "faults[%zu].%s: required for kind \"%s\"",
-			idx, need, kinds[f->kind].name);
+		snprintf(err, errlen,
+			"faults[%zu].%s: required for kind \"%s\"", idx, need,
+			kinds[f->kind].name);
 		return -1;
 	}
 	f->retry_after = -1;
@@ -376,8 +379,7 @@ parse_fault(json_t *o, struct fault *f, size_t idx, char *err, size_t errlen)
 	}
 	if (!json_is_string(route) || json_string_length(route) == 0 ||
 		json_string_length(route) > 2000) {
-		snprintf(err, errlen,
-			"faults[%zu].route: %s", idx,
+		snprintf(err, errlen, "faults[%zu].route: %s", idx,
 			route == NULL ? "required"
 				      : "expected a non-empty string of at "
 					"most 2000 characters");
@@ -392,8 +394,9 @@ parse_fault(json_t *o, struct fault *f, size_t idx, char *err, size_t errlen)
 		if (strcmp(kinds[k].name, json_string_value(kind)) == 0)
 			break;
 	if (k == NKINDS) {
-		snprintf(err, errlen, "faults[%zu].kind: unknown kind \"%.100s\"",
-			idx, json_string_value(kind));
+		snprintf(err, errlen,
+			"faults[%zu].kind: unknown kind \"%.100s\"", idx,
+			json_string_value(kind));
 		return -1;
 	}
 	f->kind = (enum kind)k;
@@ -439,11 +442,11 @@ plan_set(struct as_faults *fs, json_t *plan, char *err, size_t errlen)
 			"expected a JSON object {\"faults\": [...]}");
 		return -1;
 	}
-	json_object_foreach (plan, key, e)
-		if (strcmp(key, "faults") != 0) {
-			snprintf(err, errlen, "%.100s: unknown field", key);
-			return -1;
-		}
+	json_object_foreach(plan, key, e) if (strcmp(key, "faults") != 0)
+	{
+		snprintf(err, errlen, "%.100s: unknown field", key);
+		return -1;
+	}
 	if (!json_is_array(arr) || json_array_size(arr) > MAX_FAULTS) {
 		snprintf(err, errlen, "faults: %s",
 			arr == NULL ? "required"
@@ -451,7 +454,8 @@ plan_set(struct as_faults *fs, json_t *plan, char *err, size_t errlen)
 		return -1;
 	}
 	memset(nf, 0, sizeof(nf));
-	json_array_foreach (arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		n = i + 1;
 		if (parse_fault(e, &nf[i], i, err, errlen) != 0) {
 			for (size_t j = 0; j < n; j++)
@@ -590,7 +594,8 @@ retry_find(struct as_faults *fs, uint64_t caller, const as_req *req)
 {
 	for (size_t i = 0; i < fs->nledger; i++) {
 		struct retry *r = &fs->ledger[i];
-		if (r->caller == caller && strcmp(r->method, req->method) == 0 &&
+		if (r->caller == caller &&
+			strcmp(r->method, req->method) == 0 &&
 			strcmp(r->path, req->path) == 0)
 			return r;
 	}
@@ -742,8 +747,8 @@ as_faults_after(as_server *s, const as_req *req, as_resp *resp)
 		len = resp->stream ? resp->stream_len : resp->body.size;
 		if (len == 0)
 			continue; /* nothing to cut */
-		resp->truncate_at = (uint64_t)f->bytes < len ? f->bytes
-							     : (int64_t)len - 1;
+		resp->truncate_at =
+			(uint64_t)f->bytes < len ? f->bytes : (int64_t)len - 1;
 		if (len == UINT64_MAX)
 			resp->truncate_at = f->bytes;
 	}
@@ -757,7 +762,8 @@ as_faults_flag(as_server *s, const as_req *req, const char *kind)
 	if (fs == NULL || fs->cur_seq != req->seq || req->seq == 0)
 		return false;
 	for (size_t i = 0; i < fs->n; i++)
-		if (fs->fired[i] && strcmp(kinds[fs->f[i].kind].name, kind) == 0)
+		if (fs->fired[i] &&
+			strcmp(kinds[fs->f[i].kind].name, kind) == 0)
 			return true;
 	return false;
 }
@@ -769,9 +775,9 @@ static json_t *
 plan_json(const struct as_faults *fs)
 {
 	json_t *seen = json_array();
-	json_t *faults = fs->plan ? json_incref(json_object_get(fs->plan,
-					    "faults"))
-				  : json_array();
+	json_t *faults =
+		fs->plan ? json_incref(json_object_get(fs->plan, "faults"))
+			 : json_array();
 
 	for (size_t i = 0; i < fs->n; i++)
 		json_array_append_new(
@@ -794,7 +800,8 @@ post_faults(as_server *s, as_req *req, as_resp *resp)
 	json_t *plan;
 	char err[512];
 
-	plan = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+	plan = json_loadb(
+		req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (plan == NULL) {
 		as_resp_arm_error(resp, 400, "InvalidFaultPlan",
 			"line %d, column %d: %s", je.line, je.column, je.text);
@@ -819,14 +826,13 @@ delete_faults(as_server *s, as_req *req, as_resp *resp)
 	return 0;
 }
 
-const as_route as_faults_routes[] = {
-	{ "GET", "/_armsim/faults", AS_API_NONE, AS_ROUTE_NOAUTH, get_faults },
+const as_route as_faults_routes[] = { { "GET", "/_armsim/faults", AS_API_NONE,
+					      AS_ROUTE_NOAUTH, get_faults },
 	{ "POST", "/_armsim/faults", AS_API_NONE, AS_ROUTE_NOAUTH,
 		post_faults },
 	{ "DELETE", "/_armsim/faults", AS_API_NONE, AS_ROUTE_NOAUTH,
 		delete_faults },
-	{ NULL, NULL, 0, 0, NULL }
-};
+	{ NULL, NULL, 0, 0, NULL } };
 
 int
 as_faults_init(as_server *s, char *err, size_t errlen)

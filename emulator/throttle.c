@@ -207,8 +207,8 @@ parse_windows(const char *v, struct limit_cfg *out)
 
 /* One "name=value" item of the settings. */
 static int
-parse_item(struct throttle_cfg *c, unsigned *seen, const char *item,
-	char *err, size_t errlen)
+parse_item(struct throttle_cfg *c, unsigned *seen, const char *item, char *err,
+	size_t errlen)
 {
 	static const char *const names[] = { "reads", "writes", "deletes",
 		"costdetails-scope", "costdetails-app", "qpu" };
@@ -268,8 +268,7 @@ parse_spec(struct throttle_cfg *c, const char *spec, char *err, size_t errlen)
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
 
 		if (len == 0 || len >= sizeof(item)) {
-			snprintf(err, errlen,
-				"--throttle: %s item in \"%s\"",
+			snprintf(err, errlen, "--throttle: %s item in \"%s\"",
 				len == 0 ? "an empty" : "an overlong", spec);
 			return -1;
 		}
@@ -371,8 +370,8 @@ bucket_take(struct bucket *b, const struct bucket_cfg *c, int64_t now,
 		int64_t add = now - b->last_ms;
 
 		/* Compared before multiplying: a long idle time overflows. */
-		b->level += add >= room / c->refill + 1 ? room
-							: add * c->refill;
+		b->level +=
+			add >= room / c->refill + 1 ? room : add * c->refill;
 		if (b->level > c->burst * 1000)
 			b->level = c->burst * 1000;
 	}
@@ -575,8 +574,8 @@ scope_of(const as_req *req, char *out, size_t outlen)
 	out[0] = '\0';
 	for (size_t i = 0; i + 1 < req->nseg; i++) {
 		if (strcasecmp(req->seg[i], "providers") == 0 &&
-			strcasecmp(req->seg[i + 1], "Microsoft.CostManagement") ==
-				0)
+			strcasecmp(req->seg[i + 1],
+				"Microsoft.CostManagement") == 0)
 			break;
 		for (const char *p = req->seg[i]; *p != '\0' && o + 2 < outlen;
 			p++) {
@@ -675,8 +674,8 @@ take_arm(as_server *s, const as_req *req, as_resp *resp)
 			"actor '%.200s' exceeded. Please try again after '%" PRId64
 			"' seconds after the additional tokens are available. "
 			"Refer to https://aka.ms/arm-throttling",
-			op_words[op], sub,
-			req->principal ? req->principal : "", seconds_up(wait_ms));
+			op_words[op], sub, req->principal ? req->principal : "",
+			seconds_up(wait_ms));
 	else
 		as_resp_arm_error(resp, 429, "TooManyRequests",
 			"Number of '%s' requests for tenant level actor "
@@ -746,8 +745,8 @@ qpu_remaining(const struct limit_cfg *c, const struct wlog *l, int64_t now,
 	for (size_t i = 0; i < c->n && o < sizeof(v); i++) {
 		int64_t left = c->w[i].max - wlog_used(l, &c->w[i], now);
 		o += (size_t)snprintf(v + o, sizeof(v) - o,
-			"%sQueryQuota%s:%" PRId64, i ? "," : "",
-			c->w[i].label, left < 0 ? 0 : left);
+			"%sQueryQuota%s:%" PRId64, i ? "," : "", c->w[i].label,
+			left < 0 ? 0 : left);
 	}
 	as_resp_header(resp,
 		"x-ms-ratelimit-microsoft.costmanagement-qpu-remaining", "%s",
@@ -767,8 +766,7 @@ take_qpu(as_server *s, const as_req *req, as_resp *resp)
 	for (size_t i = 0; i < c->n; i++)
 		if (cost > c->w[i].max)
 			cost = c->w[i].max;
-	tenant_of(req->principal ? req->principal : "", tenant,
-		sizeof(tenant));
+	tenant_of(req->principal ? req->principal : "", tenant, sizeof(tenant));
 	snprintf(key, sizeof(key), "qpu|%s", tenant);
 	if ((l = wlog_get(t, key, req->now_ms)) == NULL)
 		return 0;

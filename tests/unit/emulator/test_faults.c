@@ -134,8 +134,8 @@ test_status_storm_on_calls_1_to_3_then_the_normal_answer(void **state)
 		assert_int_equal(0, fetch(s, &r, "GET", THINGS, NULL));
 		if (call < 4) {
 			assert_int_equal(429, r.status);
-			assert_string_equal("1",
-				cb_test_reply_header(&r, "Retry-After"));
+			assert_string_equal(
+				"1", cb_test_reply_header(&r, "Retry-After"));
 			assert_string_equal(
 				"{\"error\":{\"code\":\"TooManyRequests\","
 				"\"message\":\"armsim: a fault planned for "
@@ -149,8 +149,7 @@ test_status_storm_on_calls_1_to_3_then_the_normal_answer(void **state)
 		cb_test_reply_free(&r);
 		/* Another method is not watched and not counted. */
 		if (call == 1) {
-			assert_int_equal(
-				0, fetch(s, &r, "POST", THINGS, "{}"));
+			assert_int_equal(0, fetch(s, &r, "POST", THINGS, "{}"));
 			assert_int_equal(404, r.status);
 			cb_test_reply_free(&r);
 		}
@@ -195,7 +194,8 @@ test_5xx_burst_by_range_and_pattern(void **state)
 	assert_int_equal(500, r.status);
 	assert_string_equal("", r.body);
 	cb_test_reply_free(&r);
-	assert_int_equal(0, fetch(s, &r, "GET", "/providers/X/Y/widgets", NULL));
+	assert_int_equal(
+		0, fetch(s, &r, "GET", "/providers/X/Y/widgets", NULL));
 	assert_int_equal(404, r.status);
 	cb_test_reply_free(&r);
 	as_server_stop(s);
@@ -310,8 +310,7 @@ struct treq {
 };
 
 static as_req *
-mkreq(struct treq *t, const char *method, const char *path,
-	unsigned long seq)
+mkreq(struct treq *t, const char *method, const char *path, unsigned long seq)
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->path, sizeof(t->path), "%s", path);
@@ -372,8 +371,8 @@ test_flags_from_a_plan_file_for_the_right_call_only(void **state)
 		memset(&r, 0, sizeof(r));
 		q = mkreq(&t, "POST", report, 1000 + call);
 		assert_int_equal(0, as_faults_before(s, q, &r));
-		assert_int_equal(call == 2,
-			as_faults_flag(s, q, "report-failed"));
+		assert_int_equal(
+			call == 2, as_faults_flag(s, q, "report-failed"));
 		assert_false(as_faults_flag(s, q, "report-nodata"));
 		assert_false(as_faults_flag(s, q, "expired-link"));
 		as_faults_after(s, q, &r);
@@ -463,9 +462,8 @@ test_plan_errors_name_the_json_path(void **state)
 	char want[1024];
 
 	(void)state;
-	post_plan(s,
-		"{\"faults\":[{\"route\":\"keep\",\"kind\":\"reset\"}]}", 200,
-		NULL);
+	post_plan(s, "{\"faults\":[{\"route\":\"keep\",\"kind\":\"reset\"}]}",
+		200, NULL);
 	for (size_t i = 0; i < CB_ARRAY_SIZE(cases); i++) {
 		snprintf(want, sizeof(want),
 			"{\"error\":{\"code\":\"InvalidFaultPlan\","

@@ -110,8 +110,8 @@ take(as_server *s, as_resp *r, const char *method, const char *path,
 	struct treq t;
 
 	resp_init(r);
-	return as_throttle_take(s, mkreq(&t, method, path, principal, now, b),
-		r);
+	return as_throttle_take(
+		s, mkreq(&t, method, path, principal, now, b), r);
 }
 
 static const char accounts[] = "/providers/Microsoft.Billing/billingAccounts";
@@ -128,16 +128,16 @@ test_read_bucket_counts_down_then_429_and_refills(void **state)
 
 	(void)state;
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(0, take(s, &r, "GET", accounts, "tn-a/app-1",
-					    T0, NULL));
+		assert_int_equal(0,
+			take(s, &r, "GET", accounts, "tn-a/app-1", T0, NULL));
 		snprintf(want, sizeof(want), "%d", 4 - i);
-		assert_string_equal(want,
-			hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
+		assert_string_equal(
+			want, hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 		assert_int_equal(0, r.status); /* the handler answers */
 		resp_done(&r);
 	}
-	assert_int_equal(-1, take(s, &r, "GET", accounts, "tn-a/app-1", T0,
-				     NULL));
+	assert_int_equal(
+		-1, take(s, &r, "GET", accounts, "tn-a/app-1", T0, NULL));
 	assert_int_equal(429, r.status);
 	assert_string_equal("1", hdr(&r, "Retry-After"));
 	assert_string_equal(
@@ -151,22 +151,22 @@ test_read_bucket_counts_down_then_429_and_refills(void **state)
 		body(&r));
 	resp_done(&r);
 	/* 999 ms refill 0.999 of a token: still empty. */
-	assert_int_equal(-1, take(s, &r, "GET", accounts, "tn-a/app-1",
-				     T0 + 999, NULL));
+	assert_int_equal(
+		-1, take(s, &r, "GET", accounts, "tn-a/app-1", T0 + 999, NULL));
 	assert_string_equal("1", hdr(&r, "Retry-After"));
 	resp_done(&r);
 	/* At the Retry-After time a token is back, and only one. */
-	assert_int_equal(0, take(s, &r, "GET", accounts, "tn-a/app-1",
-				    T0 + 1000, NULL));
+	assert_int_equal(
+		0, take(s, &r, "GET", accounts, "tn-a/app-1", T0 + 1000, NULL));
 	assert_string_equal(
 		"0", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
-	assert_int_equal(-1, take(s, &r, "GET", accounts, "tn-a/app-1",
-				     T0 + 1000, NULL));
+	assert_int_equal(-1,
+		take(s, &r, "GET", accounts, "tn-a/app-1", T0 + 1000, NULL));
 	resp_done(&r);
 	/* Another principal has its own bucket. */
-	assert_int_equal(0, take(s, &r, "GET", accounts, "tn-a/app-2",
-				    T0 + 1000, NULL));
+	assert_int_equal(
+		0, take(s, &r, "GET", accounts, "tn-a/app-2", T0 + 1000, NULL));
 	assert_string_equal(
 		"4", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
@@ -188,26 +188,26 @@ test_default_read_burst_is_250_and_refill_25_per_second(void **state)
 
 	(void)state;
 	for (int i = 0; i < 250; i++) {
-		assert_int_equal(0, take(s, &r, "GET", accounts, "tn/app",
-					    T0, NULL));
+		assert_int_equal(
+			0, take(s, &r, "GET", accounts, "tn/app", T0, NULL));
 		snprintf(want, sizeof(want), "%d", 249 - i);
-		assert_string_equal(want,
-			hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
+		assert_string_equal(
+			want, hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 		resp_done(&r);
 	}
 	assert_int_equal(-1, take(s, &r, "GET", accounts, "tn/app", T0, NULL));
 	assert_string_equal("1", hdr(&r, "Retry-After"));
 	resp_done(&r);
 	/* 25 per second: one token every 40 ms. */
-	assert_int_equal(-1, take(s, &r, "GET", accounts, "tn/app", T0 + 39,
-				     NULL));
+	assert_int_equal(
+		-1, take(s, &r, "GET", accounts, "tn/app", T0 + 39, NULL));
 	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "GET", accounts, "tn/app", T0 + 40,
-				    NULL));
+	assert_int_equal(
+		0, take(s, &r, "GET", accounts, "tn/app", T0 + 40, NULL));
 	resp_done(&r);
 	/* One second later, 25 tokens: 24 left after this one. */
-	assert_int_equal(0, take(s, &r, "GET", accounts, "tn/app", T0 + 1040,
-				    NULL));
+	assert_int_equal(
+		0, take(s, &r, "GET", accounts, "tn/app", T0 + 1040, NULL));
 	assert_string_equal(
 		"24", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
@@ -240,18 +240,18 @@ test_writes_deletes_and_subscriptions_have_their_own_buckets(void **state)
 	assert_non_null(strstr(body(&r), "Number of 'write' requests"));
 	resp_done(&r);
 	/* Deletes and reads are untouched by the writes. */
-	assert_int_equal(0, take(s, &r, "DELETE", accounts, "tn/app", T0,
-				    NULL));
+	assert_int_equal(
+		0, take(s, &r, "DELETE", accounts, "tn/app", T0, NULL));
 	assert_string_equal(
 		"0", hdr(&r, "x-ms-ratelimit-remaining-tenant-deletes"));
 	resp_done(&r);
-	assert_int_equal(-1, take(s, &r, "DELETE", accounts, "tn/app", T0,
-				     NULL));
+	assert_int_equal(
+		-1, take(s, &r, "DELETE", accounts, "tn/app", T0, NULL));
 	/* 10 per second: 100 ms to the next token, announced as 1 s. */
 	assert_string_equal("1", hdr(&r, "Retry-After"));
 	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "DELETE", accounts, "tn/app", T0 + 100,
-				    NULL));
+	assert_int_equal(
+		0, take(s, &r, "DELETE", accounts, "tn/app", T0 + 100, NULL));
 	resp_done(&r);
 	assert_int_equal(0, take(s, &r, "GET", accounts, "tn/app", T0, NULL));
 	assert_string_equal(
@@ -289,7 +289,8 @@ static const char cd_b[] =
 static void
 test_cost_details_per_scope_and_per_application(void **state)
 {
-	as_server *s = start("costdetails-scope=2/min+3/h,costdetails-app=4/min");
+	as_server *s =
+		start("costdetails-scope=2/min+3/h,costdetails-app=4/min");
 	as_resp r;
 	char path[256];
 
@@ -299,16 +300,17 @@ test_cost_details_per_scope_and_per_application(void **state)
 	assert_string_equal(
 		"249", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "POST", cd_a, "tn/app2", T0 + 10, "{}"));
+	assert_int_equal(
+		0, take(s, &r, "POST", cd_a, "tn/app2", T0 + 10, "{}"));
 	resp_done(&r);
 	/* The scope's 2 per minute are used, whoever asked. */
-	assert_int_equal(-1, take(s, &r, "POST", cd_a, "tn/app3", T0 + 20,
-				     "{}"));
+	assert_int_equal(
+		-1, take(s, &r, "POST", cd_a, "tn/app3", T0 + 20, "{}"));
 	assert_int_equal(429, r.status);
 	assert_string_equal("60", hdr(&r, "Retry-After"));
-	assert_string_equal("60",
-		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-entity-"
-			"retry-after"));
+	assert_string_equal(
+		"60", hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-entity-"
+			      "retry-after"));
 	assert_null(hdr(&r,
 		"x-ms-ratelimit-microsoft.costmanagement-client-retry-after"));
 	assert_string_equal("{\"error\":{\"code\":\"429\",\"message\":\"Too "
@@ -318,25 +320,25 @@ test_cost_details_per_scope_and_per_application(void **state)
 	/* Other scopes are free; scopes ignore case. */
 	assert_int_equal(0, take(s, &r, "POST", cd_b, "tn/app", T0 + 20, "{}"));
 	resp_done(&r);
-	assert_int_equal(-1,
-		take(s, &r, "POST",
-			"/PROVIDERS/microsoft.billing/BILLINGACCOUNTS/a/"
-			"providers/Microsoft.CostManagement/"
-			"generateCostDetailsReport",
-			"tn/app", T0 + 20, "{}"));
+	assert_int_equal(
+		-1, take(s, &r, "POST",
+			    "/PROVIDERS/microsoft.billing/BILLINGACCOUNTS/a/"
+			    "providers/Microsoft.CostManagement/"
+			    "generateCostDetailsReport",
+			    "tn/app", T0 + 20, "{}"));
 	resp_done(&r);
 	/* A minute after the first, one fits; then the hour's 3 are used
 	 * until the first is an hour old. */
-	assert_int_equal(0, take(s, &r, "POST", cd_a, "tn/app", T0 + 60000,
-				    "{}"));
+	assert_int_equal(
+		0, take(s, &r, "POST", cd_a, "tn/app", T0 + 60000, "{}"));
 	resp_done(&r);
-	assert_int_equal(-1, take(s, &r, "POST", cd_a, "tn/app", T0 + 120000,
-				     "{}"));
+	assert_int_equal(
+		-1, take(s, &r, "POST", cd_a, "tn/app", T0 + 120000, "{}"));
 	assert_string_equal("3480", hdr(&r, "Retry-After"));
 	resp_done(&r);
 	/* Only the generateCostDetailsReport POST is limited. */
-	assert_int_equal(0, take(s, &r, "GET", cd_a, "tn/app", T0 + 120000,
-				    NULL));
+	assert_int_equal(
+		0, take(s, &r, "GET", cd_a, "tn/app", T0 + 120000, NULL));
 	resp_done(&r);
 	/* The application's 4 per minute across scopes. */
 	for (int i = 0; i < 4; i++) {
@@ -349,19 +351,19 @@ test_cost_details_per_scope_and_per_application(void **state)
 					    T0 + 1000 * i, "{}"));
 		resp_done(&r);
 	}
-	assert_int_equal(-1, take(s, &r, "POST", cd_b, "tn/busy", T0 + 5000,
-				     "{}"));
+	assert_int_equal(
+		-1, take(s, &r, "POST", cd_b, "tn/busy", T0 + 5000, "{}"));
 	assert_string_equal("55", hdr(&r, "Retry-After"));
-	assert_string_equal("55",
-		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-client-"
-			"retry-after"));
+	assert_string_equal(
+		"55", hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-client-"
+			      "retry-after"));
 	assert_null(hdr(&r,
 		"x-ms-ratelimit-microsoft.costmanagement-entity-retry-after"));
 	resp_done(&r);
 	/* Refused calls are not charged: scope B still has a call left
 	 * this minute. */
-	assert_int_equal(0, take(s, &r, "POST", cd_b, "tn/other", T0 + 5000,
-				    "{}"));
+	assert_int_equal(
+		0, take(s, &r, "POST", cd_b, "tn/other", T0 + 5000, "{}"));
 	resp_done(&r);
 	as_server_stop(s);
 }
@@ -384,20 +386,20 @@ test_query_qpu_per_tenant_with_headers(void **state)
 	as_resp r;
 
 	(void)state;
-	assert_int_equal(0, take(s, &r, "POST", query, "tn/app", T0,
-				    two_months));
-	assert_string_equal("2",
-		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
-			"consumed"));
+	assert_int_equal(
+		0, take(s, &r, "POST", query, "tn/app", T0, two_months));
+	assert_string_equal(
+		"2", hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
+			     "consumed"));
 	assert_string_equal("QueryQuota10s:1,QueryQuota1min:3",
 		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
 			"remaining"));
 	resp_done(&r);
 	/* The tenant's quota, whichever application asks. */
 	assert_int_equal(0, take(s, &r, "POST", forecast, "tn/app2", T0, mtd));
-	assert_string_equal("1",
-		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
-			"consumed"));
+	assert_string_equal(
+		"1", hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
+			     "consumed"));
 	assert_string_equal("QueryQuota10s:0,QueryQuota1min:2",
 		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
 			"remaining"));
@@ -408,9 +410,9 @@ test_query_qpu_per_tenant_with_headers(void **state)
 	assert_string_equal("10",
 		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-"
 			"after"));
-	assert_string_equal("0",
-		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
-			"consumed"));
+	assert_string_equal(
+		"0", hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
+			     "consumed"));
 	assert_string_equal("QueryQuota10s:0,QueryQuota1min:2",
 		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
 			"remaining"));
@@ -422,24 +424,24 @@ test_query_qpu_per_tenant_with_headers(void **state)
 	assert_int_equal(0, take(s, &r, "POST", query, "tn2/app", T0, mtd));
 	resp_done(&r);
 	/* Ten seconds on, the 10 s window is empty, the minute is not. */
-	assert_int_equal(0, take(s, &r, "POST", query, "tn/app", T0 + 10000,
-				    mtd));
+	assert_int_equal(
+		0, take(s, &r, "POST", query, "tn/app", T0 + 10000, mtd));
 	assert_string_equal("QueryQuota10s:2,QueryQuota1min:1",
 		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
 			"remaining"));
 	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "POST", query, "tn/app", T0 + 10000,
-				    mtd));
+	assert_int_equal(
+		0, take(s, &r, "POST", query, "tn/app", T0 + 10000, mtd));
 	resp_done(&r);
-	assert_int_equal(-1, take(s, &r, "POST", query, "tn/app", T0 + 10000,
-				     mtd));
+	assert_int_equal(
+		-1, take(s, &r, "POST", query, "tn/app", T0 + 10000, mtd));
 	assert_string_equal("50", hdr(&r, "Retry-After"));
 	resp_done(&r);
 	/* A GET on the query path costs no QPU. */
-	assert_int_equal(0, take(s, &r, "GET", query, "tn/app", T0 + 10000,
-				    NULL));
-	assert_null(hdr(&r,
-		"x-ms-ratelimit-microsoft.costmanagement-qpu-consumed"));
+	assert_int_equal(
+		0, take(s, &r, "GET", query, "tn/app", T0 + 10000, NULL));
+	assert_null(hdr(
+		&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-consumed"));
 	resp_done(&r);
 	as_server_stop(s);
 }
@@ -475,9 +477,8 @@ test_settings_errors_are_exact(void **state)
 			"a year, as in costdetails-app=12/10s+60/min" },
 		{ "reads=1/1,reads=2/2",
 			"--throttle: \"reads=2/2\": reads given twice" },
-		{ "reads=1/1,,writes=1/1",
-			"--throttle: an empty item in "
-			"\"reads=1/1,,writes=1/1\"" },
+		{ "reads=1/1,,writes=1/1", "--throttle: an empty item in "
+					   "\"reads=1/1,,writes=1/1\"" },
 		{ "reads=1/1,", "--throttle: an empty item in \"reads=1/1,\"" },
 	};
 
@@ -510,8 +511,8 @@ test_retry_before_retry_after_is_a_violation(void **state)
 	/* The pipeline's order: faults, throttle, (handler), faults. */
 	for (int i = 0; i < 4; i++) {
 		static const int64_t at[] = { 0, 10, 500, 1500 };
-		as_req *q = mkreq(&t, "GET", accounts, "tn/app", T0 + at[i],
-			NULL);
+		as_req *q =
+			mkreq(&t, "GET", accounts, "tn/app", T0 + at[i], NULL);
 		resp_init(&r);
 		assert_int_equal(0, as_faults_before(s, q, &r));
 		if (as_throttle_take(s, q, &r) == 0)
@@ -551,7 +552,8 @@ main(void)
 			test_default_read_burst_is_250_and_refill_25_per_second),
 		cmocka_unit_test(
 			test_writes_deletes_and_subscriptions_have_their_own_buckets),
-		cmocka_unit_test(test_cost_details_per_scope_and_per_application),
+		cmocka_unit_test(
+			test_cost_details_per_scope_and_per_application),
 		cmocka_unit_test(test_query_qpu_per_tenant_with_headers),
 		cmocka_unit_test(test_settings_errors_are_exact),
 		cmocka_unit_test(test_retry_before_retry_after_is_a_violation),

@@ -264,6 +264,7 @@ test_writes_deletes_and_subscriptions_have_their_own_buckets(void **state)
 	assert_null(hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
 	assert_int_equal(0, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));
+	resp_done(&r);
 	assert_int_equal(0, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));
 	resp_done(&r);
 	assert_int_equal(-1, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));

@@ -805,18 +805,25 @@ as_billing_init(as_server *s, char *err, size_t errlen)
 	size_t n = s->partner->ncustomers;
 
 	if (b == NULL || (b->view_charges = calloc(n ? n : 1, 1)) == NULL ||
-		(b->ops = calloc(AS_BILL_MAX_OPS, sizeof(*b->ops))) == NULL ||
-		RAND_bytes(b->link_key, (int)sizeof(b->link_key)) != 1) {
-		if (b != NULL) {
-			free(b->view_charges);
-			free(b->ops);
-		}
-		free(b);
+		(b->ops = calloc(AS_BILL_MAX_OPS, sizeof(*b->ops))) == NULL) {
 		snprintf(err, errlen, "billing: out of memory");
-		return -1;
+		goto fail;
+	}
+	/* A random key: a blob link's signature is a secret (the request
+	 * log redacts it), and links die with the server anyway. */
+	if (RAND_bytes(b->link_key, (int)sizeof(b->link_key)) != 1) {
+		snprintf(err, errlen, "billing: no random bytes for link keys");
+		goto fail;
 	}
 	s->billing = b;
 	return 0;
+fail:
+	if (b != NULL) {
+		free(b->view_charges);
+		free(b->ops);
+	}
+	free(b);
+	return -1;
 }
 
 void

@@ -104,6 +104,25 @@ typedef struct as_invoice {
  * call from several threads.  Returns 0, or -1. */
 int as_costgen_invoice(const as_partner *p, size_t profile, as_invoice *out);
 
+/* The invoice name of a billing profile for any month ("G0" and 8
+ * digits, a pure function of the seed, the profile name and the month),
+ * into out (at least 11 bytes). */
+void as_costgen_invoice_name(const as_partner *p, size_t profile, int year,
+	int month, char *out, size_t outlen);
+
+/* Whether armsim knows an exchange rate for billing currency iso4217
+ * (USD, EUR, JPY, GBP, AUD, CAD, CHF, DKK, NOK, SEK, INR, BRL). */
+bool as_costgen_currency_known(const char *iso4217);
+
+/* Days in the partner's month (28..31). */
+int as_costgen_days(const as_partner *p);
+
+/* The per-partner invoice cache (as_partner.costgen): made by
+ * as_partner_generate() and as_partner_load(), freed by
+ * as_partner_free(). */
+struct as_costgen_cache *as_costgen_cache_new(void);
+void as_costgen_cache_free(struct as_costgen_cache *c);
+
 /* `armsim gen-costs ...`: argv[0] is "gen-costs".  Returns an exit code. */
 int as_gencosts_main(int argc, char **argv);
 

@@ -1249,23 +1249,31 @@ gencosts_parse(int argc, char **argv, struct gencosts_args *a)
 	return 0;
 }
 
-/* A partner with at least rows lines: 2 subscriptions per customer, 8
- * usage lines per subscription and day. */
+/* A partner with at least rows lines: 2 subscriptions per customer and 8
+ * usage lines per subscription and day, or, past 10,000 customers (about
+ * 5 M lines; the partner's arrays take ~0.7 KB per customer), more lines
+ * per day instead, so memory stays a few MB for any row count. */
+#define GENCOSTS_MAX_CUSTOMERS 10000u
+
 static int
 gencosts_partner(as_partner **p, const struct gencosts_args *a)
 {
 	as_partner_opts o;
 	char err[256];
-	uint64_t per_customer =
-		2u * 8u * (uint64_t)days_in_month(a->year, a->month);
+	uint64_t days = (uint64_t)days_in_month(a->year, a->month);
+	uint64_t customers = (a->rows + 2u * 8u * days - 1) / (2u * 8u * days);
 
 	memset(&o, 0, sizeof(o));
 	o.seed = a->seed;
-	o.customers = (unsigned)((a->rows + per_customer - 1) / per_customer);
-	if (o.customers == 0)
-		o.customers = 1;
-	o.subscriptions_per_customer = 2;
 	o.rows_per_subscription_day = 8;
+	if (customers > GENCOSTS_MAX_CUSTOMERS) {
+		uint64_t per_day = 2u * GENCOSTS_MAX_CUSTOMERS * days;
+		customers = GENCOSTS_MAX_CUSTOMERS;
+		o.rows_per_subscription_day =
+			(unsigned)((a->rows + per_day - 1) / per_day);
+	}
+	o.customers = customers ? (unsigned)customers : 1;
+	o.subscriptions_per_customer = 2;
 	o.year = a->year;
 	o.month = a->month;
 	if (as_partner_generate(p, &o, err, sizeof(err)) != 0) {

@@ -13,6 +13,7 @@
 #include "core/common.h"
 
 #include "emulator/billing.h"
+#include "emulator/costgen.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -582,19 +583,66 @@ customer_get_by_profile(as_server *s, as_req *req, as_resp *resp)
 /* ------------------------------------------------------------------ */
 /* Billing subscriptions */
 
-/* lastMonthCharges and monthToDateCharges.  The partner has cost lines
- * for its one month only, so last month is exactly zero; month to date
- * is zero too for now: summing a subscription's lines on every list
- * would walk the cost generator per item under the server lock, and no
- * client of ours reads these (it reads Cost Details).  Exact zeros, in
- * the profile's currency. */
-static void
-sub_charges(json_t *props, const as_profile *bp)
+/* Each subscription's ActualCost for the partner's month, exact: one
+ * pass of the cost generator per account, on the first subscription
+ * list, then kept (the partner never changes).  A partner of 10 M lines
+ * makes that first answer take seconds; every later one is free.
+ * RoundingAdjustment lines belong to no subscription and are left out.
+ * NULL when out of memory. */
+static const cb_money *
+sub_month_totals(as_server *s)
 {
+	struct as_billing *b = s->billing;
+	const as_partner *p = s->partner;
+	cb_money *t;
+
+	if (b->sub_month != NULL)
+		return b->sub_month;
+	t = calloc(p->nsubscriptions ? p->nsubscriptions : 1, sizeof(*t));
+	for (size_t a = 0; t != NULL && a < p->naccounts; a++) {
+		as_cost_filter f;
+		as_costgen *g;
+		const as_cost_row *row;
+		int rc = 0;
+
+		as_cost_filter_init(&f, AS_METRIC_ACTUAL, a);
+		if (as_costgen_open(&g, p, &f) != 0) {
+			free(t);
+			return NULL;
+		}
+		while (rc == 0 && as_costgen_next(g, &row) == 1)
+			if (row->subscription < p->nsubscriptions)
+				rc = cb_money_add(&t[row->subscription],
+					t[row->subscription], row->cost);
+		as_costgen_free(g);
+		if (rc != 0) {
+			free(t);
+			return NULL;
+		}
+	}
+	b->sub_month = t;
+	return t;
+}
+
+/* lastMonthCharges and monthToDateCharges, in the profile's currency,
+ * rounded half away from zero to its minor unit (a customer-facing
+ * amount).  armsim's "now" is after the partner's month: its invoices
+ * are issued (billing_invoices.c), so last month is the partner's month
+ * and this month has no cost lines yet, exactly zero. */
+static int
+sub_charges(json_t *props, const as_profile *bp, cb_money month)
+{
+	unsigned places = 2;
+	cb_money last;
+
+	if (cb_currency_minor_units(&places, bp->currency) != 0 ||
+		cb_money_round(&last, month, places) != 0)
+		return -1;
 	json_object_set_new(props, "lastMonthCharges",
-		as_billing_money(bp->currency, CB_MONEY_ZERO));
+		as_billing_money(bp->currency, last));
 	json_object_set_new(props, "monthToDateCharges",
 		as_billing_money(bp->currency, CB_MONEY_ZERO));
+	return 0;
 }
 
 /* A customer's subscription's customer fields. */
@@ -621,6 +669,7 @@ sub_customer(as_server *s, json_t *props, const as_customer *c)
 static json_t *
 sub_json(as_server *s, const as_req *req, const as_subscription *sub)
 {
+	const cb_money *month = sub_month_totals(s);
 	const as_partner *p = s->partner;
 	const as_profile *bp = &p->profiles[sub->profile];
 	const as_account *a = &p->accounts[sub->account];
@@ -641,7 +690,12 @@ sub_json(as_server *s, const as_req *req, const as_subscription *sub)
 	props = json_pack("{s:s,s:s,s:s}", "displayName", sub->display,
 		"subscriptionId", sub->id, "subscriptionBillingStatus",
 		"Active");
-	sub_charges(props, bp);
+	if (month == NULL ||
+		sub_charges(props, bp,
+			month[AS_INDEX(p, subscriptions, sub)]) != 0) {
+		json_decref(props);
+		return NULL;
+	}
 	if (c != NULL)
 		sub_customer(s, props, c);
 	as_billing_profile_id(s, bp, bpid, sizeof(bpid));
@@ -679,7 +733,7 @@ sub_json(as_server *s, const as_req *req, const as_subscription *sub)
 }
 
 /* Subscriptions of account a, of customer c when not NULL, paged. */
-static void
+static int
 subs_answer(as_server *s, const as_req *req, as_resp *resp, const as_account *a,
 	const as_customer *c)
 {
@@ -693,9 +747,15 @@ subs_answer(as_server *s, const as_req *req, as_resp *resp, const as_account *a,
 				(sub->customer == AS_NO_CUSTOMER ||
 					&p->customers[sub->customer] != c)))
 			continue;
-		json_array_append_new(items, sub_json(s, req, sub));
+		json_t *it = sub_json(s, req, sub);
+		if (it == NULL) {
+			json_decref(items);
+			return -1; /* out of memory: the pipeline's 500 */
+		}
+		json_array_append_new(items, it);
 	}
 	as_resp_page(s, req, resp, items);
+	return 0;
 }
 
 static int
@@ -705,9 +765,7 @@ subs_by_customer(as_server *s, as_req *req, as_resp *resp)
 	const as_customer *c =
 		a ? as_billing_customer(s, a, NULL, req, 1, resp) : NULL;
 
-	if (c != NULL)
-		subs_answer(s, req, resp, a, c);
-	return 0;
+	return c != NULL ? subs_answer(s, req, resp, a, c) : 0;
 }
 
 static int
@@ -719,9 +777,7 @@ subs_by_profile_customer(as_server *s, as_req *req, as_resp *resp)
 	const as_customer *c =
 		bp ? as_billing_customer(s, a, bp, req, 2, resp) : NULL;
 
-	if (c != NULL)
-		subs_answer(s, req, resp, a, c);
-	return 0;
+	return c != NULL ? subs_answer(s, req, resp, a, c) : 0;
 }
 
 static int
@@ -729,9 +785,7 @@ subs_by_account(as_server *s, as_req *req, as_resp *resp)
 {
 	const as_account *a = as_billing_account(s, req, 0, resp);
 
-	if (a != NULL)
-		subs_answer(s, req, resp, a, NULL);
-	return 0;
+	return a != NULL ? subs_answer(s, req, resp, a, NULL) : 0;
 }
 
 static int
@@ -833,6 +887,7 @@ as_billing_free(as_server *s)
 		return;
 	free(s->billing->view_charges);
 	free(s->billing->ops);
+	free(s->billing->sub_month);
 	free(s->billing);
 	s->billing = NULL;
 }

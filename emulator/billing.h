@@ -47,6 +47,8 @@ struct as_billing {
 	struct as_bill_op *ops;      /* ring of AS_BILL_MAX_OPS */
 	size_t nops;                 /* ever started */
 	unsigned char link_key[32];  /* signs blob links (HMAC-SHA256) */
+	cb_money *sub_month; /* per subscription: the month's ActualCost,
+			      * summed on first use; NULL before */
 };
 
 as_bill_ver as_billing_version(const as_req *req);

@@ -507,13 +507,44 @@ test_customers(void **state)
 	stop(&f);
 }
 
+/* Subscription i's lastMonthCharges text: its ActualCost lines of the
+ * partner's month, read one subscription at a time (armsim sums whole
+ * accounts), rounded to the currency's minor unit. */
+static void
+month_charges(const as_partner *p, size_t i, char *out, size_t outlen)
+{
+	as_cost_filter f;
+	as_costgen *g;
+	const as_cost_row *row;
+	cb_money sum = CB_MONEY_ZERO;
+	unsigned places;
+	size_t n = 0;
+
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, p->subscriptions[i].account);
+	f.subscription = i;
+	assert_int_equal(0, as_costgen_open(&g, p, &f));
+	while (as_costgen_next(g, &row) == 1) {
+		assert_int_equal(i, row->subscription);
+		assert_int_equal(0, cb_money_add(&sum, sum, row->cost));
+		n++;
+	}
+	as_costgen_free(g);
+	assert_true(n > 0);
+	assert_int_equal(
+		0, cb_currency_minor_units(&places,
+			   p->profiles[p->subscriptions[i].profile].currency));
+	assert_int_equal(0, cb_money_round(&sum, sum, places));
+	assert_int_equal(0, cb_money_format(out, outlen, sum));
+	assert_string_not_equal("0", out);
+}
+
 static void
 test_subscriptions(void **state)
 {
 	fx f;
 	cb_test_reply r;
 	json_t *v;
-	char want[4096], bpid[512];
+	char want[4096], bpid[512], last[64];
 	const as_customer *c;
 	const as_subscription *sub;
 
@@ -524,6 +555,7 @@ test_subscriptions(void **state)
 	sub = &f.p->subscriptions[6];
 	assert_int_equal(INDIRECT, sub->customer);
 	profile_id(&f, c->profile, bpid, sizeof(bpid));
+	month_charges(f.p, 6, last, sizeof(last));
 	reqf(&f, &r, "GET", NULL,
 		BA "%s/customers/%s/billingSubscriptions?" V20, f.mpa, c->id);
 	assert_int_equal(200, r.status);
@@ -535,20 +567,21 @@ test_subscriptions(void **state)
 		"billingSubscriptions\",\"properties\":{\"displayName\":\"%s\","
 		"\"subscriptionId\":\"%s\",\"subscriptionBillingStatus\":"
 		"\"Active\",\"lastMonthCharges\":{\"currency\":\"USD\","
-		"\"value\":0},\"monthToDateCharges\":{\"currency\":\"USD\","
+		"\"value\":%s},\"monthToDateCharges\":{\"currency\":\"USD\","
 		"\"value\":0},\"customerId\":\"" BA "%s/customers/%s\","
 		"\"customerDisplayName\":\"%s\",\"reseller\":{\"resellerId\":"
 		"\"%s\",\"description\":\"%s\"},\"billingProfileId\":\"%s\","
 		"\"billingProfileDisplayName\":\"%s\",\"skuId\":\"%s\","
 		"\"skuDescription\":\"%s\"}}",
 		f.p->accounts[0].name, sub->id, sub->id, sub->display, sub->id,
-		f.p->accounts[0].name, c->id, c->display, c->reseller_mpn,
+		last, f.p->accounts[0].name, c->id, c->display, c->reseller_mpn,
 		c->reseller_name, bpid, f.p->profiles[c->profile].display,
 		sub->sku_id,
 		strcmp(sub->sku_id, "0002") == 0
 			? "Microsoft Azure Plan for DevTest"
 			: "Microsoft Azure Plan");
-	assert_dump(want, json_array_get(json_object_get(v, "value"), 0));
+	/* In the text: jansson would re-read the money as binary. */
+	assert_non_null(strstr(r.body, want));
 	json_decref(v);
 	cb_test_reply_free(&r);
 

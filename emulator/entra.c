@@ -17,6 +17,16 @@
  * shape; ids in them (trace_id) come from the seed and the request
  * number, timestamps from the wall clock, as Entra's do.  No secret,
  * assertion or token ever goes into an error message or the log.
+ *
+ * Choices where Entra's behaviour is not documented: only the registered
+ * tenant issues tokens (any other, "common" and "organizations"
+ * included, is AADSTS90002); discovery documents are also served for
+ * "common" and "organizations".  A replayed jti is AADSTS50013 and both
+ * a secret and an assertion in one request AADSTS90023 [unverified].
+ * MSAL asks login.microsoftonline.com itself for instance discovery, so
+ * SDK clients pointed here set disableInstanceDiscovery; the
+ * /common/discovery/instance route serves clients that ask their
+ * authority host instead.
  */
 #include "core/common.h"
 
@@ -623,13 +633,15 @@ read_token_req(const as_req *req, struct token_req *t, bool v1)
 	return read_basic(req, t);
 }
 
-static void
+/* AADSTS900144 for a missing form field; always -1. */
+static int
 missing(as_server *s, const as_req *req, as_resp *resp, const char *name)
 {
 	entra_error(s, req, resp, 400, "invalid_request", 900144,
 		"The request body must contain the following parameter: "
 		"'%s'.",
 		name);
+	return -1;
 }
 
 /* The request's shape: grant, client, scope.  The audience into *aud. */
@@ -640,7 +652,7 @@ check_request(as_server *s, const as_req *req, as_resp *resp,
 	struct as_entra *e = s->entra;
 
 	if (t->grant_type[0] == '\0')
-		return missing(s, req, resp, "grant_type"), -1;
+		return missing(s, req, resp, "grant_type");
 	if (strcmp(t->grant_type, "client_credentials") != 0) {
 		entra_error(s, req, resp, 400, "unsupported_grant_type", 70003,
 			"The app requested an unsupported grant type '%.60s'.",
@@ -648,7 +660,7 @@ check_request(as_server *s, const as_req *req, as_resp *resp,
 		return -1;
 	}
 	if (t->client_id[0] == '\0')
-		return missing(s, req, resp, "client_id"), -1;
+		return missing(s, req, resp, "client_id");
 	if (strcasecmp(t->client_id, e->client_id) != 0) {
 		entra_error(s, req, resp, 400, "unauthorized_client", 700016,
 			"Application with identifier '%.80s' was not found in "
@@ -661,7 +673,7 @@ check_request(as_server *s, const as_req *req, as_resp *resp,
 		return -1;
 	}
 	if (t->scope[0] == '\0')
-		return missing(s, req, resp, v1 ? "resource" : "scope"), -1;
+		return missing(s, req, resp, v1 ? "resource" : "scope");
 	*aud = v1 ? resource_aud(t->scope) : scope_aud(t->scope);
 	if (*aud != NULL)
 		return 0;
@@ -951,13 +963,15 @@ get_instance(as_server *s, as_req *req, as_resp *resp)
 /* ------------------------------------------------------------------ */
 /* IMDS */
 
-/* IMDS's own error shape: {"error":..., "error_description":...}. */
-static void
+/* IMDS's own error shape: {"error":..., "error_description":...};
+ * always 0, the handler's answer. */
+static int
 imds_error(as_resp *resp, const char *error, const char *desc)
 {
 	as_resp_json(resp, 400,
 		json_pack("{s:s,s:s}", "error", error, "error_description",
 			desc));
+	return 0;
 }
 
 static int
@@ -971,25 +985,21 @@ get_imds(as_server *s, as_req *req, as_resp *resp)
 
 	if (md == NULL || strcasecmp(md, "true") != 0)
 		return imds_error(resp, "invalid_request",
-			       "Required metadata header not specified"),
-		       0;
+			"Required metadata header not specified");
 	if (as_req_query(req, "resource", resource, sizeof(resource)) != 0)
 		return imds_error(resp, "invalid_request",
-			       "Required audience parameter not specified"),
-		       0;
+			"Required audience parameter not specified");
 	if ((as_req_query(req, "client_id", id, sizeof(id)) == 0 &&
 		    strcasecmp(id, e->mi_client_id) != 0) ||
 		(as_req_query(req, "object_id", id, sizeof(id)) == 0 &&
 			strcasecmp(id, e->mi_oid) != 0) ||
 		as_req_query(req, "msi_res_id", id, sizeof(id)) == 0)
 		return imds_error(
-			       resp, "invalid_request", "Identity not found"),
-		       0;
+			resp, "invalid_request", "Identity not found");
 	if ((g.aud = resource_aud(resource)) == NULL)
 		return imds_error(resp, "invalid_resource",
-			       "AADSTS500011: The resource principal named "
-			       "was not found in the tenant."),
-		       0;
+			"AADSTS500011: The resource principal named "
+			"was not found in the tenant.");
 	g.exp = g.iat + (int64_t)s->opt.token_lifetime_s;
 	if (issue(s, &g, token, sizeof(token)) != 0)
 		return -1;

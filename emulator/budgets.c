@@ -35,6 +35,7 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "emulator/armsim.h"
+#include "emulator/budgets.h"
 #include "emulator/costgen.h"
 #include "emulator/partner.h"
 
@@ -59,21 +60,6 @@ enum prov { PROV_CONSUMPTION, PROV_COSTMGMT };
 struct ymd {
 	int y, m, d;
 };
-
-enum scope_kind {
-	AS_BSCOPE_ACCOUNT,
-	AS_BSCOPE_PROFILE,
-	AS_BSCOPE_CUSTOMER,
-	AS_BSCOPE_SUBSCRIPTION,
-	AS_BSCOPE_RESOURCE_GROUP
-};
-
-/* A resolved scope: indexes into the partner, (size_t)-1 when none. */
-typedef struct as_budget_scope {
-	enum scope_kind kind;
-	size_t account, profile, customer, subscription;
-	char resource_group[AS_NAME_MAX];
-} as_budget_scope;
 
 struct budget {
 	char *scope; /* as first written, without a leading '/' */
@@ -390,9 +376,8 @@ seg_is(const char *seg, const char *lit)
 	return strcasecmp(seg, lit) == 0;
 }
 
-/* Resolve the {scope*} capture; 0, or -1 with a 400/404 in resp. */
-static int
-scope_resolve(
+int
+as_budget_scope_resolve(
 	as_server *s, const char *scope, as_budget_scope *sc, as_resp *resp)
 {
 	const as_partner *p = s->partner;
@@ -1184,18 +1169,38 @@ scope_unit(const as_partner *p, const as_budget_scope *sc, bool *usd)
 	return cur != NULL ? cur : "USD";
 }
 
-/* COSTGEN-SWAP: the scope's ActualCost over the partner's month, summed
- * from as_costgen_open()/as_costgen_next().  emulator/costgen.c is not
- * merged yet, so this answers zero; the real sum replaces it. */
+/* The scope's ActualCost over the partner's month: a pass over its cost
+ * lines (costgen.h), in billing currency or, when usd, in USD. */
 static int
 month_cost(
 	const as_partner *p, const as_budget_scope *sc, bool usd, cb_money *out)
 {
-	(void)p;
-	(void)sc;
-	(void)usd;
-	*out = CB_MONEY_ZERO;
-	return 0;
+	as_cost_filter f;
+	as_costgen *g = NULL;
+	const as_cost_row *row;
+	cb_money sum = CB_MONEY_ZERO;
+	int rc = 0;
+
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, sc->account);
+	if (sc->kind == AS_BSCOPE_PROFILE)
+		f.profile = sc->profile;
+	if (sc->kind == AS_BSCOPE_CUSTOMER)
+		f.customer = sc->customer;
+	if (sc->kind == AS_BSCOPE_SUBSCRIPTION ||
+		sc->kind == AS_BSCOPE_RESOURCE_GROUP)
+		f.subscription = sc->subscription;
+	if (as_costgen_open(&g, p, &f) != 0)
+		return -1;
+	while (rc == 0 && as_costgen_next(g, &row) == 1) {
+		if (sc->kind == AS_BSCOPE_RESOURCE_GROUP &&
+			strcasecmp(row->resource_group, sc->resource_group) !=
+				0)
+			continue;
+		rc = cb_money_add(&sum, sum, usd ? row->cost_usd : row->cost);
+	}
+	as_costgen_free(g);
+	*out = sum;
+	return rc == 0 ? 0 : -1;
 }
 
 /* currentSpend and forecastSpend of bu.  armsim has one month of cost
@@ -1317,7 +1322,7 @@ budget_put(as_server *s, as_req *req, as_resp *resp, enum prov prov)
 	struct budget *bu;
 	json_t *body;
 
-	if (scope_resolve(s, scope, &sc, resp) != 0)
+	if (as_budget_scope_resolve(s, scope, &sc, resp) != 0)
 		return 0;
 	if (!name_ok(name)) {
 		bad(resp,
@@ -1404,7 +1409,7 @@ budget_get(as_server *s, as_req *req, as_resp *resp, enum prov prov)
 	as_budget_scope sc;
 	struct budget *bu;
 
-	if (scope_resolve(s, req->cap[0], &sc, resp) != 0)
+	if (as_budget_scope_resolve(s, req->cap[0], &sc, resp) != 0)
 		return 0;
 	if ((bu = budget_find(s->budgets, req->cap[0], req->cap[1])) == NULL) {
 		not_found(resp, req->cap[1]);
@@ -1422,7 +1427,7 @@ budget_delete(as_server *s, as_req *req, as_resp *resp, enum prov prov)
 	struct budget *bu;
 
 	(void)prov;
-	if (scope_resolve(s, req->cap[0], &sc, resp) != 0)
+	if (as_budget_scope_resolve(s, req->cap[0], &sc, resp) != 0)
 		return 0;
 	if ((bu = budget_find(b, req->cap[0], req->cap[1])) == NULL) {
 		not_found(resp, req->cap[1]);
@@ -1470,7 +1475,7 @@ budget_list(as_server *s, as_req *req, as_resp *resp, enum prov prov)
 	char cat[64] = "";
 	json_t *items;
 
-	if (scope_resolve(s, req->cap[0], &sc, resp) != 0)
+	if (as_budget_scope_resolve(s, req->cap[0], &sc, resp) != 0)
 		return 0;
 	if (prov == PROV_COSTMGMT &&
 		list_filter(req, cat, sizeof(cat), resp) != 0)
@@ -1529,6 +1534,12 @@ const as_route as_budgets_routes[] = {
 	{ "PUT", CM_ONE, AS_API_COSTMGMT, AS_ROUTE_WRITE, cm_put },
 	{ "DELETE", CM_ONE, AS_API_COSTMGMT, AS_ROUTE_DELETE, cm_delete },
 	{ "GET", CM_ALL, AS_API_COSTMGMT, 0, cm_list },
+	{ "GET", "/{scope*}/providers/Microsoft.Consumption/usageDetails",
+		AS_API_CONSUMPTION, 0, as_usage_list },
+	{ "GET",
+		"/subscriptions/{sub}/providers/Microsoft.Consumption/"
+		"pricesheets/default",
+		AS_API_CONSUMPTION, 0, as_usage_pricesheet },
 	{ NULL, NULL, 0, 0, NULL },
 };
 

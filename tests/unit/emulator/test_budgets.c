@@ -7,6 +7,7 @@
 #include "core/common.h"
 
 #include "emulator/armsim.h"
+#include "emulator/costgen.h"
 #include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
 #include "tests/support/webclient.h"
@@ -76,6 +77,35 @@ customer_scope(as_server *s, char *out, size_t outlen)
 		mpa(s), customer(s, 0)->id);
 }
 
+/* Customer i's ActualCost of the month, summed from the generator and
+ * rounded half away from zero to the currency's minor unit, times
+ * months (a forecast), as text. */
+static void
+customer_spend(as_server *s, size_t i, int64_t months, char *out, size_t outlen)
+{
+	const as_customer *c = customer(s, i);
+	as_cost_filter f;
+	as_costgen *g = NULL;
+	const as_cost_row *row;
+	cb_money sum = CB_MONEY_ZERO;
+	unsigned places;
+
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, c->account);
+	f.customer = i;
+	assert_int_equal(0, as_costgen_open(&g, s->partner, &f));
+	while (as_costgen_next(g, &row) == 1) {
+		assert_int_equal(i, row->customer);
+		assert_int_equal(0, cb_money_add(&sum, sum, row->cost));
+	}
+	as_costgen_free(g);
+	assert_int_equal(0, cb_currency_minor_units(&places,
+				    s->partner->profiles[c->profile].currency));
+	assert_int_equal(0, cb_money_round(&sum, sum, places));
+	assert_true(cb_money_sign(sum) > 0);
+	assert_int_equal(0, cb_money_mul(&sum, sum, cb_money_from_int(months)));
+	assert_int_equal(0, cb_money_format(out, outlen, sum));
+}
+
 static const char *
 currency_of(as_server *s, const as_customer *c)
 {
@@ -105,7 +135,7 @@ body_with(char *out, size_t outlen, const char *amount, const char *etag)
 static void
 expected_budget(char *out, size_t outlen, const char *scope, const char *name,
 	const char *type, const char *etag, const char *amount,
-	const char *unit)
+	const char *spend, const char *unit)
 {
 	snprintf(out, outlen,
 		"{\"id\":\"%s/providers/%s/budgets/%s\",\"name\":\"%s\","
@@ -113,12 +143,12 @@ expected_budget(char *out, size_t outlen, const char *scope, const char *name,
 		"\"category\":\"Cost\",\"amount\":%s,\"timeGrain\":"
 		"\"Monthly\",\"timePeriod\":{\"startDate\":"
 		"\"2026-10-01T00:00:00Z\",\"endDate\":\"2027-09-30T00:00:00Z\"},"
-		"\"currentSpend\":{\"amount\":0,\"unit\":\"%s\"},"
+		"\"currentSpend\":{\"amount\":%s,\"unit\":\"%s\"},"
 		"\"notifications\":{\"Actual_GreaterThan_80_Percent\":{"
 		"\"enabled\":true,\"operator\":\"GreaterThan\",\"threshold\":80,"
 		"\"contactEmails\":[\"ops@contoso.example\"],\"thresholdType\":"
 		"\"Actual\"}}}}",
-		scope, type, name, name, type, etag, amount, unit);
+		scope, type, name, name, type, etag, amount, spend, unit);
 }
 
 /* The eTag armsim gives its nth write: FILETIME ticks of the period's
@@ -142,8 +172,10 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	char scope[512], path[1024], body[2048], want[4096], e1[64], e2[64],
 		e3[64], raw[64];
 	const char *cur = currency_of(s, customer(s, 0));
+	char spend[64];
 
 	(void)state;
+	customer_spend(s, 0, 1, spend, sizeof(spend));
 	customer_scope(s, scope, sizeof(scope));
 	snprintf(path, sizeof(path),
 		"%s/providers/Microsoft.Consumption/budgets/"
@@ -154,7 +186,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	call(s, &r, "PUT", path, NULL, body);
 	etag_n(e1, sizeof(e1), 1);
 	expected_budget(want, sizeof(want), scope, "team-a",
-		"Microsoft.Consumption", e1, "100.65", cur);
+		"Microsoft.Consumption", e1, "100.65", spend, cur);
 	assert_int_equal(201, r.status);
 	assert_string_equal(want, r.body);
 	cb_test_reply_free(&r);
@@ -170,7 +202,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	call(s, &r, "PUT", path, NULL, body);
 	etag_n(e2, sizeof(e2), 2);
 	expected_budget(want, sizeof(want), scope, "team-a",
-		"Microsoft.Consumption", e2, "250", cur);
+		"Microsoft.Consumption", e2, "250", spend, cur);
 	assert_int_equal(200, r.status);
 	assert_string_equal(want, r.body);
 	cb_test_reply_free(&r);
@@ -199,7 +231,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	cb_test_reply_free(&r);
 	call(s, &r, "GET", path, NULL, NULL);
 	expected_budget(want, sizeof(want), scope, "team-a",
-		"Microsoft.Consumption", e2, "250", cur);
+		"Microsoft.Consumption", e2, "250", spend, cur);
 	assert_string_equal(want, r.body);
 	cb_test_reply_free(&r);
 
@@ -501,12 +533,14 @@ static void
 test_notification_limits_and_forecast(void **state)
 {
 	as_server *s = start(100);
-	char scope[512], path[1024], body[8192];
+	char scope[512], path[1024], body[8192], fc[64], want[128];
 	size_t o;
 	cb_test_reply r;
 
 	(void)state;
 	customer_scope(s, scope, sizeof(scope));
+	/* A Quarterly budget forecasts three months like this one. */
+	customer_spend(s, 0, 3, fc, sizeof(fc));
 	snprintf(path, sizeof(path),
 		"%s/providers/Microsoft.CostManagement/budgets/"
 		"lim?api-version=2025-03-01",
@@ -541,8 +575,9 @@ test_notification_limits_and_forecast(void **state)
 			assert_non_null(strstr(r.body,
 				"\"type\":\"Microsoft.CostManagement/"
 				"budgets\""));
-			assert_non_null(strstr(r.body, "\"forecastSpend\":{"
-						       "\"amount\":0,"));
+			snprintf(want, sizeof(want),
+				"\"forecastSpend\":{\"amount\":%s,", fc);
+			assert_non_null(strstr(r.body, want));
 			assert_non_null(strstr(r.body, "\"threshold\":19.5,"));
 		}
 		cb_test_reply_free(&r);
@@ -615,6 +650,8 @@ test_scopes_and_unknown_parents(void **state)
 	assert_int_equal(201, r.status);
 	assert_non_null(strstr(r.body, "\"id\":\"/providers/Microsoft.Billing/"
 				       "billingAccounts/"));
+	/* Its profiles bill in USD, EUR and JPY: one amount, in USD. */
+	assert_non_null(strstr(r.body, "\"unit\":\"USD\"}"));
 	cb_test_reply_free(&r);
 	snprintf(path, sizeof(path),
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"

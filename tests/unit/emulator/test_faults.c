@@ -508,6 +508,82 @@ test_plan_file_errors(void **state)
 	assert_memory_equal(want, err, strlen(want));
 }
 
+/* On a real ARM route with a token: a 503 burst, then the real answer;
+ * and a slow body, over several 4 KiB chunks. */
+static void
+test_burst_then_success_and_slow_body_on_billing(void **state)
+{
+	as_options o;
+	as_server *s = NULL;
+	char err[512], base[128], u[1024], auth[4096], tok[4000], name[256];
+	cb_test_reply r;
+	json_t *v;
+	int64_t t0, chunks;
+
+	(void)state;
+	as_options_init(&o);
+	o.plain_http = true;
+	o.customers = 60;
+	o.page_size = 1000;
+	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
+		fail_msg("armsim: %s", err);
+	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	as_server_base(s, base, sizeof(base));
+	post_plan(s,
+		"{\"faults\":[{\"route\":\"/providers/Microsoft.Billing/"
+		"billingAccounts\",\"method\":\"GET\",\"calls\":[1,2],"
+		"\"kind\":\"status\",\"status\":503,\"retryAfter\":1},"
+		"{\"route\":\"/providers/Microsoft.Billing/billingAccounts/"
+		"{name}/customers\",\"kind\":\"slow-body\",\"slowMs\":"
+		"50}]}",
+		200, NULL);
+	snprintf(u, sizeof(u),
+		"%s/providers/Microsoft.Billing/billingAccounts"
+		"?api-version=2024-04-01",
+		base);
+	for (int call = 1; call <= 3; call++) {
+		assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+		assert_int_equal(call < 3 ? 503 : 200, r.status);
+		if (call < 3) {
+			assert_string_equal(
+				"{\"error\":{\"code\":\"ServiceUnavailable\","
+				"\"message\":\"armsim: a fault planned for "
+				"this call.\"}}",
+				r.body);
+			assert_string_equal(
+				"1", cb_test_reply_header(&r, "Retry-After"));
+			cb_test_reply_free(&r);
+			usleep(1050 * 1000); /* a client that waits */
+		}
+	}
+	v = json_loads(r.body, 0, NULL);
+	snprintf(name, sizeof(name), "%s",
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(v, "value"), 0),
+			"name")));
+	json_decref(v);
+	cb_test_reply_free(&r);
+	/* The client waited each time: no violation. */
+	assert_int_equal(0, violations(s, "retry-before-retry-after"));
+	snprintf(u, sizeof(u),
+		"%s/providers/Microsoft.Billing/billingAccounts/%s/customers"
+		"?api-version=2024-04-01",
+		base, name);
+	t0 = mono_ms();
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+	assert_int_equal(200, r.status);
+	assert_int_equal(0, r.curl_code);
+	chunks = (int64_t)(r.body_len + 4095) / 4096;
+	assert_true(chunks >= 3);
+	assert_true(mono_ms() - t0 >= 50 * (chunks - 1));
+	v = json_loads(r.body, 0, NULL);
+	assert_non_null(v); /* slow, but whole */
+	json_decref(v);
+	cb_test_reply_free(&r);
+	as_server_stop(s);
+}
+
 int
 main(void)
 {
@@ -523,6 +599,8 @@ main(void)
 			test_flags_from_a_plan_file_for_the_right_call_only),
 		cmocka_unit_test(test_plan_errors_name_the_json_path),
 		cmocka_unit_test(test_plan_file_errors),
+		cmocka_unit_test(
+			test_burst_then_success_and_slow_body_on_billing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

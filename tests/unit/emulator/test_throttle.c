@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #define T0 ((int64_t)1790000000000)
@@ -543,6 +544,89 @@ test_retry_before_retry_after_is_a_violation(void **state)
 	as_server_stop(s);
 }
 
+/* Over real HTTP with a token: the pipeline calls the throttle after
+ * auth, on Billing's routes. */
+static void
+test_http_buckets_headers_and_early_retry(void **state)
+{
+	as_server *s = start("reads=3/1,writes=2/1");
+	char base[128], u[512], auth[4096], tok[4000];
+	cb_test_reply r;
+	json_t *v;
+	char want[8];
+
+	(void)state;
+	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	as_server_base(s, base, sizeof(base));
+	snprintf(u, sizeof(u), "%s%s?api-version=2024-04-01", base, accounts);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+		assert_int_equal(200, r.status);
+		snprintf(want, sizeof(want), "%d", 2 - i);
+		assert_string_equal(
+			want, cb_test_reply_header(&r,
+				      "x-ms-ratelimit-remaining-tenant-reads"));
+		cb_test_reply_free(&r);
+	}
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+	assert_int_equal(429, r.status);
+	assert_string_equal("1", cb_test_reply_header(&r, "Retry-After"));
+	assert_string_equal(
+		"0", cb_test_reply_header(
+			     &r, "x-ms-ratelimit-remaining-tenant-reads"));
+	v = json_loads(r.body, 0, NULL);
+	assert_string_equal("TooManyRequests",
+		json_string_value(
+			json_object_get(json_object_get(v, "error"), "code")));
+	assert_non_null(strstr(json_string_value(json_object_get(
+				       json_object_get(v, "error"), "message")),
+		"Number of 'read' requests for tenant level actor '"));
+	json_decref(v);
+	cb_test_reply_free(&r);
+	/* At once again: a violation, and 429 again. */
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+	assert_int_equal(429, r.status);
+	cb_test_reply_free(&r);
+	v = as_violations_json(s);
+	assert_int_equal(1,
+		json_integer_value(json_object_get(json_object_get(v, "byKind"),
+			"retry-before-retry-after")));
+	json_decref(v);
+	/* After the Retry-After, a token is back and no rule is broken. */
+	usleep(1100 * 1000);
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+	assert_int_equal(200, r.status);
+	cb_test_reply_free(&r);
+	v = as_violations_json(s);
+	assert_int_equal(1,
+		json_integer_value(json_object_get(json_object_get(v, "byKind"),
+			"retry-before-retry-after")));
+	json_decref(v);
+	/* A PUT takes from the write bucket, whatever the handler says. */
+	snprintf(u, sizeof(u),
+		"%s%s/nope/customers/nope/policies/default"
+		"?api-version=2024-04-01",
+		base, accounts);
+	assert_int_equal(0, cb_test_fetch(&r, "PUT", u, auth,
+				    "{\"properties\":{\"viewCharges\":"
+				    "\"Allowed\"}}"));
+	assert_string_equal(
+		"1", cb_test_reply_header(
+			     &r, "x-ms-ratelimit-remaining-tenant-writes"));
+	assert_null(cb_test_reply_header(
+		&r, "x-ms-ratelimit-remaining-tenant-reads"));
+	cb_test_reply_free(&r);
+	/* No token: Entra's 401 comes first, nothing is taken. */
+	snprintf(u, sizeof(u), "%s%s?api-version=2024-04-01", base, accounts);
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_int_equal(401, r.status);
+	assert_null(cb_test_reply_header(
+		&r, "x-ms-ratelimit-remaining-tenant-reads"));
+	cb_test_reply_free(&r);
+	as_server_stop(s);
+}
+
 int
 main(void)
 {
@@ -558,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_query_qpu_per_tenant_with_headers),
 		cmocka_unit_test(test_settings_errors_are_exact),
 		cmocka_unit_test(test_retry_before_retry_after_is_a_violation),
+		cmocka_unit_test(test_http_buckets_headers_and_early_retry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ struct pending {
 	char *target; /* raw request target, from the URI log callback */
 	cb_buf body;
 	bool too_big;
+	bool started; /* the headers-only first call has been seen */
 };
 
 static int64_t
@@ -473,6 +474,12 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)version;
 	if (pd == NULL)
 		return MHD_NO;
+	/* libmicrohttpd calls once when the headers are in, before any
+	 * body: answering then would hand the handler an empty body. */
+	if (!pd->started) {
+		pd->started = true;
+		return MHD_YES;
+	}
 	if (*upload_size > 0) {
 		if (pd->body.size + *upload_size > AS_MAX_BODY)
 			pd->too_big = true;

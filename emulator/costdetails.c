@@ -47,6 +47,7 @@ struct cd_op {
 	json_t *request_body; /* echoed in manifest.requestContext */
 	enum cd_state state;
 	bool want_failed, want_nodata;
+	bool empty; /* the period misses the partner's month */
 	unsigned polls;
 	int64_t next_poll_ms;
 	int64_t valid_till_ms;
@@ -296,9 +297,9 @@ parse_metric(json_t *body, as_metric *m, const char **name, as_resp *resp)
 	return -1;
 }
 
-/* Days of the filter from a range; a range outside the partner's month
- * selects no day (first_day > last_day), which ends NoDataFound. */
-static void
+/* Days of the filter from a range; false when the range misses the
+ * partner's month (the report then ends NoDataFound). */
+static bool
 filter_days(as_server *s, as_cost_filter *f, int64_t first, int64_t last)
 {
 	int64_t p0, p1;
@@ -308,13 +309,11 @@ filter_days(as_server *s, as_cost_filter *f, int64_t first, int64_t last)
 		first = p0;
 	if (last > p1)
 		last = p1;
-	if (first > last) {
-		f->first_day = 2;
-		f->last_day = 1;
-		return;
-	}
+	if (first > last)
+		return false;
 	f->first_day = (int)(first - p0 + 1);
 	f->last_day = (int)(last - p0 + 1);
+	return true;
 }
 
 static json_t *
@@ -333,7 +332,7 @@ period_json(int64_t first, int64_t last)
 /* Body -> filter and the echoed request body.  -1 and a 400. */
 static int
 parse_report_body(as_server *s, const as_cm_scope *sc, json_t *body,
-	as_cost_filter *f, json_t **echo, as_resp *resp)
+	as_cost_filter *f, bool *empty, json_t **echo, as_resp *resp)
 {
 	json_t *tp = json_object_get(body, "timePeriod");
 	json_t *inv = json_object_get(body, "invoiceId");
@@ -375,7 +374,7 @@ parse_report_body(as_server *s, const as_cm_scope *sc, json_t *body,
 	} else {
 		as_cm_period(s, &first, &last); /* the open month */
 	}
-	filter_days(s, f, first, last);
+	*empty = !filter_days(s, f, first, last);
 	json_object_set_new(*echo, "timePeriod", period_json(first, last));
 	return 0;
 }
@@ -398,6 +397,7 @@ generate(as_server *s, as_req *req, as_resp *resp)
 	as_cost_filter f;
 	as_cm_scope sc;
 	struct cd_op *op;
+	bool empty = false;
 	char base[128], tail[128];
 	char *path = NULL;
 	int rc = 0;
@@ -406,7 +406,7 @@ generate(as_server *s, as_req *req, as_resp *resp)
 		return 0;
 	body = req->body_len > 0 ? as_req_json(req, resp) : json_object();
 	if (body == NULL ||
-		parse_report_body(s, &sc, body, &f, &echo, resp) != 0)
+		parse_report_body(s, &sc, body, &f, &empty, &echo, resp) != 0)
 		goto done;
 	if ((op = op_new(s, CD_REPORT, resp)) == NULL) {
 		rc = resp->status ? 0 : -1;
@@ -425,6 +425,7 @@ generate(as_server *s, as_req *req, as_resp *resp)
 	snprintf(op->api_version, sizeof(op->api_version), "%s",
 		req->api_version);
 	op->filter = f;
+	op->empty = empty;
 	op->request_body = echo;
 	echo = NULL;
 	op->want_failed = as_faults_flag(s, req, "report-failed");
@@ -510,7 +511,8 @@ complete(as_server *s, const as_req *req, struct cd_op *op)
 		op->state = CD_FAILED;
 		return 0;
 	}
-	if (op->want_nodata || as_faults_flag(s, req, "report-nodata")) {
+	if (op->empty || op->want_nodata ||
+		as_faults_flag(s, req, "report-nodata")) {
 		op->state = CD_NODATA;
 		return 0;
 	}

@@ -940,7 +940,8 @@ query_usage(as_server *s, as_req *req, as_resp *resp)
 	}
 	if (query_run(s, &q, &t) != 0)
 		goto done;
-	qsort(t.cells, t.n, sizeof(*t.cells), cell_cmp);
+	if (t.n > 0)
+		qsort(t.cells, t.n, sizeof(*t.cells), cell_cmp);
 	cols = json_array();
 	rows = json_array();
 	for (size_t i = 0; i < q.naggs; i++)
@@ -1121,7 +1122,8 @@ forecast(as_server *s, as_req *req, as_resp *resp)
 	q.last = last;
 	if (fc_build(s, &q, gran, actual, &act, &out) != 0)
 		goto done;
-	qsort(out.cells, out.n, sizeof(*out.cells), cell_cmp);
+	if (out.n > 0)
+		qsort(out.cells, out.n, sizeof(*out.cells), cell_cmp);
 	cols = json_array();
 	rows = json_array();
 	for (size_t i = 0; i < q.naggs; i++)

@@ -674,6 +674,60 @@ test_blob_signature_and_expiry(void **state)
 	as_server_stop(s);
 }
 
+/* The "malformed-csv" fault: every seventh row (from the fourth) has its
+ * fifth comma turned into a quote - an unbalanced quote and one field
+ * fewer - and every part keeps its exact length. */
+static void
+test_malformed_rows_keep_length(void **state)
+{
+	as_server *s = start_with(0, 0);
+	as_cost_filter f;
+	as_cd_writer good, bad;
+	cb_buf a = CB_BUF_INIT, b = CB_BUF_INIT;
+	size_t rows = 0, broken = 0;
+	int ra, rb;
+
+	(void)state;
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
+	f.customer = 0;
+	f.profile = s->partner->customers[0].profile;
+	assert_int_equal(0,
+		as_cd_writer_open(&good, s->partner, &f, 0, UINT64_MAX, false));
+	assert_int_equal(0,
+		as_cd_writer_open(&bad, s->partner, &f, 0, UINT64_MAX, true));
+	while ((ra = as_cd_writer_next(&good, &a)) == 1) {
+		rb = as_cd_writer_next(&bad, &b);
+		assert_int_equal(1, rb);
+		assert_int_equal(a.size, b.size);
+		if (rows > 0 && memcmp(a.ptr, b.ptr, a.size) != 0) {
+			size_t diff = 0, at = 0;
+			for (size_t i = 0; i < a.size; i++)
+				if (a.ptr[i] != b.ptr[i]) {
+					diff++;
+					at = i;
+				}
+			assert_int_equal(1, diff);
+			assert_int_equal(',', a.ptr[at]);
+			assert_int_equal('"', b.ptr[at]);
+			assert_int_equal(3, (rows - 1) % 7);
+			broken++;
+		} else if (rows > 0) {
+			assert_int_not_equal(3, (rows - 1) % 7);
+		}
+		rows++;
+		cb__buf_clear(&a);
+		cb__buf_clear(&b);
+	}
+	/* UINT64_MAX rows asked: the writer reports running out. */
+	assert_int_equal(-1, ra);
+	assert_true(broken > 0);
+	as_cd_writer_close(&good);
+	as_cd_writer_close(&bad);
+	cb_buf_dispose(&a);
+	cb_buf_dispose(&b);
+	as_server_stop(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* Price sheet download */
 
@@ -928,6 +982,7 @@ main(void)
 		cmocka_unit_test(test_polling_early_is_a_violation),
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_blob_signature_and_expiry),
+		cmocka_unit_test(test_malformed_rows_keep_length),
 		cmocka_unit_test(test_pricesheet_download),
 		cmocka_unit_test(test_example_shapes_cost_details),
 		cmocka_unit_test(test_example_shapes_pricesheet),

@@ -635,6 +635,20 @@ op_results(as_server *s, as_req *req, as_resp *resp)
 	return 0;
 }
 
+int
+as_cd_set_outcome(as_server *s, const char *id, bool failed)
+{
+	struct cd_op *op = op_find(s, CD_REPORT, id);
+
+	if (op == NULL || op->state != CD_RUNNING)
+		return -1;
+	if (failed)
+		op->want_failed = true;
+	else
+		op->want_nodata = true;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Blob parts for blobs.c */
 

@@ -72,6 +72,11 @@ typedef struct as_cd_part {
 	int64_t valid_till_ms;
 } as_cd_part;
 
+/* Make the running report op end Failed (failed) or NoDataFound, as the
+ * "report-failed" and "report-nodata" faults do: for tests and control
+ * paths.  0, or -1 when op is not a running report. */
+int as_cd_set_outcome(as_server *s, const char *op, bool failed);
+
 /* Part n of operation op, when op completed with data.  0, or -1. */
 int as_cd_part_get(as_server *s, const char *op, size_t n, as_cd_part *out);
 

@@ -392,6 +392,43 @@ test_no_data_found(void **state)
 	as_server_stop(s);
 }
 
+/* A report that ends Failed (as the "report-failed" fault makes it). */
+static void
+test_failed(void **state)
+{
+	as_server *s = start_with(0, 0);
+	char scope[512], want[1024], id[64];
+	json_t *res;
+	char *loc, *dump;
+
+	(void)state;
+	customer_scope(s, 0, scope, sizeof(scope));
+	loc = generate(s, scope, "{}");
+	snprintf(id, sizeof(id), "%.36s", strchr(loc, '?') - 36);
+	pthread_mutex_lock(&s->lock);
+	assert_int_equal(0, as_cd_set_outcome(s, id, true));
+	assert_int_equal(-1, as_cd_set_outcome(s, "nope", true));
+	pthread_mutex_unlock(&s->lock);
+	res = poll_done(s, loc, 0);
+	dump = json_dumps(res, JSON_COMPACT);
+	snprintf(want, sizeof(want),
+		"{\"id\":\"/%s" CM "/costDetailsOperationResults/%s\","
+		"\"name\":\"%s\",\"type\":\"Microsoft.CostManagement/"
+		"costDetailsOperationResults\",\"status\":\"Failed\",\"error\":"
+		"{\"code\":\"InternalServerError\",\"message\":\"The cost "
+		"details report could not be generated. Try again later.\"}}",
+		scope, id, id);
+	assert_string_equal(want, dump);
+	free(dump);
+	json_decref(res);
+	/* Once ended, the outcome is fixed. */
+	pthread_mutex_lock(&s->lock);
+	assert_int_equal(-1, as_cd_set_outcome(s, id, false));
+	pthread_mutex_unlock(&s->lock);
+	free(loc);
+	as_server_stop(s);
+}
+
 static void
 test_status_spelling_and_unknown_operation(void **state)
 {
@@ -978,6 +1015,7 @@ main(void)
 		cmocka_unit_test(test_scopes_account_profile_subscription),
 		cmocka_unit_test(test_invoice_id_at_billing_profile),
 		cmocka_unit_test(test_no_data_found),
+		cmocka_unit_test(test_failed),
 		cmocka_unit_test(test_status_spelling_and_unknown_operation),
 		cmocka_unit_test(test_polling_early_is_a_violation),
 		cmocka_unit_test(test_validation_errors),

@@ -22,7 +22,8 @@
 
 static const char usage[] =
 	"usage: armsim [serve] [options]\n"
-	"       armsim gen-costs --rows N [--seed S] --out FILE\n"
+	"       armsim gen-costs --rows N [--seed S] [--period YYYY-MM]\n"
+	"                        [--metric actual|amortized] --out FILE\n"
 	"\n"
 	"Serve the Azure APIs chargeback uses (Entra ID tokens, "
 	"Microsoft.Billing,\n"
@@ -58,8 +59,17 @@ static const char usage[] =
 	"  --lro-polls N          202 answers before a report is ready (2)\n"
 	"  --retry-after N        Retry-After on long-running operations (1)\n"
 	"  --blob-rows N          cost details rows per blob (500000)\n"
-	"  --faults FILE          a JSON fault plan\n"
-	"  --throttle SPEC        e.g. reads=250/25,writes=200/10\n"
+	"  --faults FILE          a JSON fault plan (docs/armsim.md, \"Fault "
+	"plans\";\n"
+	"                         also POST /_armsim/faults)\n"
+	"  --throttle SPEC        limits, comma-separated; the defaults:\n"
+	"                           reads=250/25,writes=200/10,deletes=200/10\n"
+	"                           (ARM buckets per principal: BURST/REFILL "
+	"per s)\n"
+	"                           costdetails-scope=2/min+10/h+50/d,\n"
+	"                           costdetails-app=30/min,\n"
+	"                           qpu=12/10s+60/min+600/h (COUNT/WINDOW, "
+	"+ joined)\n"
 	"  --quiet                no start-up line on stdout\n"
 	"  --help                 this text\n";
 

@@ -40,6 +40,10 @@ start_with(unsigned blob_rows, unsigned polls)
 	o.lro_polls = polls;
 	o.retry_after_s = 1;
 	o.blob_rows = blob_rows;
+	/* These tests make more reports and queries than Azure's limits
+	 * allow in a minute; throttling has its own tests. */
+	o.throttle = "costdetails-scope=10000/min,costdetails-app=10000/min,"
+		     "qpu=10000/min";
 	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
 		fail_msg("armsim: %s", err);
 	return s;
@@ -765,6 +769,64 @@ test_malformed_rows_keep_length(void **state)
 	as_server_stop(s);
 }
 
+/* The same faults, planned over HTTP (faults.c sets the flags). */
+static void
+test_fault_plan_flags(void **state)
+{
+	as_server *s = start_with(0, 0);
+	char scope[512], base[128], url[256];
+	cb_test_reply r, broken, clean;
+	json_t *res;
+	char *link;
+	size_t diff = 0;
+
+	(void)state;
+	as_server_base(s, base, sizeof(base));
+	snprintf(url, sizeof(url), "%s/_armsim/faults", base);
+	assert_int_equal(0,
+		cb_test_fetch(&r, "POST", url, NULL,
+			"{\"faults\":["
+			"{\"route\":\"generateCostDetailsReport\",\"method\":"
+			"\"POST\",\"calls\":[1],\"kind\":\"report-failed\"},"
+			"{\"route\":\"generateCostDetailsReport\",\"method\":"
+			"\"POST\",\"calls\":[2],\"kind\":\"report-nodata\"},"
+			"{\"route\":\"/blobs/costdetails/\",\"calls\":[1],"
+			"\"kind\":\"expired-link\"},"
+			"{\"route\":\"/blobs/costdetails/\",\"calls\":[2],"
+			"\"kind\":\"malformed-csv\"}]}"));
+	assert_true(r.status == 200 || r.status == 204);
+	cb_test_reply_free(&r);
+	customer_scope(s, 0, scope, sizeof(scope));
+	res = report(s, scope, "{}");
+	assert_string_equal("Failed", jstr(res, "status"));
+	json_decref(res);
+	res = report(s, scope, "{}");
+	assert_string_equal("NoDataFound", jstr(res, "status"));
+	json_decref(res);
+	link = first_blob(s);
+	assert_int_equal(0, cb_test_fetch(&r, "GET", link, NULL, NULL));
+	assert_int_equal(403, r.status);
+	assert_non_null(strstr(r.body, "Signature not valid in the "
+				       "specified time frame"));
+	cb_test_reply_free(&r);
+	assert_int_equal(0, cb_test_fetch(&broken, "GET", link, NULL, NULL));
+	assert_int_equal(0, cb_test_fetch(&clean, "GET", link, NULL, NULL));
+	assert_int_equal(200, broken.status);
+	assert_int_equal(200, clean.status);
+	assert_int_equal(clean.body_len, broken.body_len);
+	for (size_t i = 0; i < clean.body_len; i++)
+		if (clean.body[i] != broken.body[i]) {
+			assert_int_equal(',', clean.body[i]);
+			assert_int_equal('"', broken.body[i]);
+			diff++;
+		}
+	assert_true(diff > 0);
+	cb_test_reply_free(&broken);
+	cb_test_reply_free(&clean);
+	free(link);
+	as_server_stop(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* Price sheet download */
 
@@ -1021,6 +1083,7 @@ main(void)
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_blob_signature_and_expiry),
 		cmocka_unit_test(test_malformed_rows_keep_length),
+		cmocka_unit_test(test_fault_plan_flags),
 		cmocka_unit_test(test_pricesheet_download),
 		cmocka_unit_test(test_example_shapes_cost_details),
 		cmocka_unit_test(test_example_shapes_pricesheet),

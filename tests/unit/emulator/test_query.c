@@ -35,6 +35,10 @@ start(unsigned page_size)
 	o.plain_http = true;
 	o.customers = 3;
 	o.page_size = page_size;
+	/* These tests make more reports and queries than Azure's limits
+	 * allow in a minute; throttling has its own tests. */
+	o.throttle = "costdetails-scope=10000/min,costdetails-app=10000/min,"
+		     "qpu=10000/min";
 	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
 		fail_msg("armsim: %s", err);
 	return s;

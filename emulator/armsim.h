@@ -292,6 +292,10 @@ int as_entra_authorize(as_server *s, as_req *req, as_resp *resp);
 /* An access token for the registered application, as the token endpoint
  * would issue it (for in-process tests).  Returns 0, or -1. */
 int as_entra_issue(as_server *s, char *out, size_t outlen);
+/* The registered application's tenant and client id (not secrets), for
+ * the start-up line and /_armsim/health.  Borrowed. */
+void as_entra_ids(
+	const as_server *s, const char **tenant, const char **client_id);
 
 int as_billing_init(as_server *s, char *err, size_t errlen);
 void as_billing_free(as_server *s);

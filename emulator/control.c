@@ -39,12 +39,17 @@ post_reset(as_server *s, as_req *req, as_resp *resp)
 	return 0;
 }
 
+/* What a script needs to point a client at this armsim (no secrets). */
 static int
 get_health(as_server *s, as_req *req, as_resp *resp)
 {
+	const char *tenant, *client;
+
 	(void)req;
+	as_entra_ids(s, &tenant, &client);
 	as_resp_json(resp, 200,
-		json_pack("{s:s,s:i}", "status", "ok", "port", (int)s->port));
+		json_pack("{s:s,s:i,s:s,s:s}", "status", "ok", "port",
+			(int)s->port, "tenantId", tenant, "clientId", client));
 	return 0;
 }
 

@@ -1304,3 +1304,10 @@ as_entra_free(as_server *s)
 	free(e);
 	s->entra = NULL;
 }
+
+void
+as_entra_ids(const as_server *s, const char **tenant, const char **client_id)
+{
+	*tenant = s->entra->tenant;
+	*client_id = s->entra->client_id;
+}

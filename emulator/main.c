@@ -258,8 +258,8 @@ parse_serve(int argc, char **argv, as_options *o)
 			rc = set_uint(name, optarg, 0, 3600, &o->retry_after_s);
 			break;
 		case OPT_BLOB_ROWS:
-			rc = set_uint(name, optarg, 1, 100000000,
-				&o->blob_rows);
+			rc = set_uint(
+				name, optarg, 1, 100000000, &o->blob_rows);
 			break;
 		case OPT_FAULTS:
 			o->fault_plan = optarg;
@@ -312,8 +312,12 @@ serve(int argc, char **argv)
 	}
 	as_server_base(s, base, sizeof(base));
 	if (!o.quiet) {
-		printf("armsim: serving %s (seed %" PRIu64 ", %zu customers)\n",
-			base, o.seed, (size_t)o.customers);
+		const char *tenant, *client;
+
+		as_entra_ids(s, &tenant, &client);
+		printf("armsim: serving %s (seed %" PRIu64 ", %zu customers; "
+		       "tenant %s, client %s)\n",
+			base, o.seed, (size_t)o.customers, tenant, client);
 		fflush(stdout);
 	}
 	sigwait(&set, &sig);

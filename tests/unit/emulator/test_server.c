@@ -111,6 +111,29 @@ test_request_log_redacts_secret_parameters(void **state)
 }
 
 static void
+test_health_names_the_registered_application(void **state)
+{
+	as_server *s = start();
+	cb_test_reply r;
+	char u[512], want[512];
+	const char *tenant, *client;
+
+	(void)state;
+	as_entra_ids(s, &tenant, &client);
+	assert_string_equal(s->partner->tenant_id, tenant);
+	snprintf(want, sizeof(want),
+		"{\"status\":\"ok\",\"port\":%u,\"tenantId\":\"%s\","
+		"\"clientId\":\"%s\"}",
+		s->port, tenant, client);
+	url(s, u, sizeof(u), "/_armsim/health");
+	assert_int_equal(0, cb_test_fetch(&r, "GET", u, NULL, NULL));
+	assert_int_equal(200, r.status);
+	assert_string_equal(want, r.body);
+	cb_test_reply_free(&r);
+	as_server_stop(s);
+}
+
+static void
 test_json_money_is_exact(void **state)
 {
 	cb_money m;
@@ -140,6 +163,7 @@ main(void)
 		cmocka_unit_test(
 			test_unknown_route_is_an_arm_error_and_a_violation),
 		cmocka_unit_test(test_request_log_redacts_secret_parameters),
+		cmocka_unit_test(test_health_names_the_registered_application),
 		cmocka_unit_test(test_json_money_is_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

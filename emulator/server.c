@@ -37,6 +37,7 @@ struct pending {
 	char *target; /* raw request target, from the URI log callback */
 	cb_buf body;
 	bool too_big;
+	bool headers_seen; /* the first access_cb call has returned */
 };
 
 static int64_t
@@ -473,6 +474,13 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)version;
 	if (pd == NULL)
 		return MHD_NO;
+	/* libmicrohttpd closes the connection after a response queued on
+	 * the first call (it cannot know yet whether a body follows), so
+	 * answer from the second call on: connections stay alive. */
+	if (!pd->headers_seen) {
+		pd->headers_seen = true;
+		return MHD_YES;
+	}
 	if (*upload_size > 0) {
 		if (pd->body.size + *upload_size > AS_MAX_BODY)
 			pd->too_big = true;

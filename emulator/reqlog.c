@@ -17,7 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* Oldest entries are dropped past this many (a long benchmark run). */
+/* Oldest entries are dropped past this many (a long benchmark run): the
+ * log is a ring, so a full log costs no more per request than an empty
+ * one. */
 #define AS_REQLOG_MAX 100000
 
 struct entry {
@@ -33,8 +35,8 @@ struct violation {
 };
 
 struct as_reqlog {
-	struct entry *e;
-	size_t n, cap, dropped;
+	struct entry *e; /* ring of AS_REQLOG_MAX, allocated on first use */
+	size_t head, n, dropped; /* oldest at e[head] */
 	struct violation *v;
 	size_t nv, vcap;
 };
@@ -67,14 +69,14 @@ as_reqlog_clear(as_server *s)
 	struct as_reqlog *l = s->reqlog;
 
 	for (size_t i = 0; i < l->n; i++)
-		entry_free(&l->e[i]);
+		entry_free(&l->e[(l->head + i) % AS_REQLOG_MAX]);
 	for (size_t i = 0; i < l->nv; i++) {
 		free(l->v[i].kind);
 		free(l->v[i].method);
 		free(l->v[i].path);
 		free(l->v[i].detail);
 	}
-	l->n = l->nv = l->dropped = 0;
+	l->head = l->n = l->nv = l->dropped = 0;
 }
 
 void
@@ -145,21 +147,16 @@ as_reqlog_add(as_server *s, const as_req *req, int status)
 	struct as_reqlog *l = s->reqlog;
 	struct entry *e;
 
+	if (l->e == NULL &&
+		(l->e = calloc(AS_REQLOG_MAX, sizeof(*l->e))) == NULL)
+		return;
 	if (l->n == AS_REQLOG_MAX) {
-		entry_free(&l->e[0]);
-		memmove(l->e, l->e + 1, (l->n - 1) * sizeof(*l->e));
+		entry_free(&l->e[l->head]);
+		l->head = (l->head + 1) % AS_REQLOG_MAX;
 		l->n--;
 		l->dropped++;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 256;
-		struct entry *ne = realloc(l->e, cap * sizeof(*ne));
-		if (ne == NULL)
-			return;
-		l->e = ne;
-		l->cap = cap;
-	}
-	e = &l->e[l->n++];
+	e = &l->e[(l->head + l->n++) % AS_REQLOG_MAX];
 	memset(e, 0, sizeof(*e));
 	e->seq = req->seq;
 	e->ms = req->now_ms;
@@ -212,7 +209,7 @@ as_reqlog_json(as_server *s, unsigned long since)
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < l->n; i++) {
-		struct entry *e = &l->e[i];
+		struct entry *e = &l->e[(l->head + i) % AS_REQLOG_MAX];
 		if (e->seq <= since)
 			continue;
 		json_array_append_new(

@@ -22,7 +22,8 @@
 
 static const char usage[] =
 	"usage: armsim [serve] [options]\n"
-	"       armsim gen-costs --rows N [--seed S] --out FILE\n"
+	"       armsim gen-costs --rows N [--seed S] [--period YYYY-MM]\n"
+	"                        [--metric actual|amortized] --out FILE\n"
 	"\n"
 	"Serve the Azure APIs chargeback uses (Entra ID tokens, "
 	"Microsoft.Billing,\n"

@@ -74,6 +74,9 @@ typedef struct as_partner {
 	size_t ncustomers;
 	as_subscription *subscriptions;
 	size_t nsubscriptions;
+	/* Invoices computed from the cost lines, filled on first use under
+	 * the cache's own lock (costgen.c); the partner stays immutable. */
+	struct as_costgen_cache *costgen;
 } as_partner;
 
 typedef struct as_partner_opts {

@@ -37,7 +37,7 @@ struct pending {
 	char *target; /* raw request target, from the URI log callback */
 	cb_buf body;
 	bool too_big;
-	bool headers_seen; /* the first access_cb call has returned */
+	bool started; /* the headers-only first call has been seen */
 };
 
 static int64_t
@@ -474,11 +474,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url,
 	(void)version;
 	if (pd == NULL)
 		return MHD_NO;
-	/* libmicrohttpd closes the connection after a response queued on
-	 * the first call (it cannot know yet whether a body follows), so
-	 * answer from the second call on: connections stay alive. */
-	if (!pd->headers_seen) {
-		pd->headers_seen = true;
+	/* libmicrohttpd calls once when the headers are in, before any
+	 * body: answering then would hand the handler an empty body. */
+	if (!pd->started) {
+		pd->started = true;
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {

@@ -17,7 +17,8 @@
  *   auth     a valid, unexpired bearer token from entra.c
  *   throttle the principal's token bucket (throttle.c)
  *   handler  the module's function fills an as_resp
- *   faults   after-effects (truncated or malformed bodies)
+ *   faults   after-effects on every answer (truncated or malformed
+ *            bodies; a 429/503 Retry-After remembered for its caller)
  *
  * Handlers run with the server lock held (as_server.lock), so state
  * (policies, budgets, operations, counters) needs no locking of its own.
@@ -311,7 +312,9 @@ void as_faults_free(as_server *s);
 /* A planned fault for req, before routing: 1 when resp now holds the
  * whole answer, else 0 (resp may carry delay/slow settings). */
 int as_faults_before(as_server *s, const as_req *req, as_resp *resp);
-/* After the handler: corrupt or truncate the body when planned. */
+/* After every answer (the handler's, an error's, a fault's): corrupt or
+ * truncate the body when planned, and remember a 429 or 503 with
+ * Retry-After so an early retry counts as a violation. */
 void as_faults_after(as_server *s, const as_req *req, as_resp *resp);
 /* Whether the plan asks for a fault a handler must act out itself, for
  * this request: "expired-link" (a blob link already past validTill),

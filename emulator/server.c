@@ -404,7 +404,6 @@ run_pipeline(as_server *s, as_req *req, as_resp *resp)
 	if (rt->fn(s, req, resp) != 0 && resp->status == 0)
 		as_resp_arm_error(resp, 500, "InternalServerError",
 			"armsim could not answer this request.");
-	as_faults_after(s, req, resp);
 }
 
 static enum MHD_Result
@@ -435,9 +434,12 @@ handle(as_server *s, struct MHD_Connection *conn, const char *method,
 	} else {
 		run_pipeline(s, &req, &resp);
 	}
-	if (resp.status == 0)
+	if (resp.status == 0 && !resp.drop)
 		as_resp_arm_error(&resp, 500, "InternalServerError",
 			"armsim produced no answer.");
+	/* Every answer, a fault's or an error's too: truncations, and
+	 * Retry-After answers the client must honour. */
+	as_faults_after(s, &req, &resp);
 	as_reqlog_add(s, &req, resp.drop ? 0 : resp.status);
 	pthread_mutex_unlock(&s->lock);
 	req_free(&req);

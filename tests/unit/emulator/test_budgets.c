@@ -11,6 +11,7 @@
 #include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
 #include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,27 +25,10 @@ static as_server *
 start(unsigned page_size)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 3;
+	as_test_options(&o, 3);
 	o.page_size = page_size;
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
-}
-
-/* The MPA account and its first customer. */
-static const char *
-mpa(as_server *s)
-{
-	for (size_t i = 0; i < s->partner->naccounts; i++)
-		if (s->partner->accounts[i].agreement == AS_AGREEMENT_MPA)
-			return s->partner->accounts[i].name;
-	fail_msg("no MPA account");
-	return NULL;
+	return as_test_start(&o);
 }
 
 static const as_customer *
@@ -54,27 +38,12 @@ customer(as_server *s, size_t i)
 	return &s->partner->customers[i];
 }
 
-/* One request with a bearer token; path relative to the server. */
-static void
-call(as_server *s, cb_test_reply *r, const char *method, const char *path,
-	const char *extra_header, const char *body)
-{
-	char url[2048], base[128], tok[4096], hdr[4352];
-
-	as_server_base(s, base, sizeof(base));
-	snprintf(url, sizeof(url), "%s%s", base, path);
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s%s%s", tok,
-		extra_header ? "\n" : "", extra_header ? extra_header : "");
-	assert_int_equal(0, cb_test_fetch(r, method, url, hdr, body));
-}
-
 static void
 customer_scope(as_server *s, char *out, size_t outlen)
 {
 	snprintf(out, outlen,
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s",
-		mpa(s), customer(s, 0)->id);
+		as_test_mpa(s), customer(s, 0)->id);
 }
 
 /* Customer i's ActualCost of the month, summed from the generator and
@@ -183,7 +152,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 		scope);
 	/* Create: 201, the body echoed in canonical form. */
 	body_with(body, sizeof(body), "100.65", NULL);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	etag_n(e1, sizeof(e1), 1);
 	expected_budget(want, sizeof(want), scope, "team-a",
 		"Microsoft.Consumption", e1, "100.65", spend, cur);
@@ -191,7 +160,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	assert_string_equal(want, r.body);
 	cb_test_reply_free(&r);
 
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_string_equal(want, r.body);
 	cb_test_reply_free(&r);
@@ -199,7 +168,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	/* Update with the current eTag: 200, a new eTag. */
 	snprintf(raw, sizeof(raw), "%s", e1);
 	body_with(body, sizeof(body), "250", raw);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	etag_n(e2, sizeof(e2), 2);
 	expected_budget(want, sizeof(want), scope, "team-a",
 		"Microsoft.Consumption", e2, "250", spend, cur);
@@ -210,7 +179,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	/* The old eTag is stale now: refused, nothing changes, and the
 	 * client's mistake is counted. */
 	body_with(body, sizeof(body), "999", raw);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(400, r.status);
 	assert_string_equal("{\"error\":{\"code\":\"400\",\"message\":\"There "
 			    "are changes made to Budget team-a. Please get "
@@ -221,15 +190,15 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	body_with(body, sizeof(body), "999", NULL);
 	snprintf(want, sizeof(want), "If-Match: \"%llx\"",
 		(1790812800ULL + 11644473600ULL + 1) * 10000000ULL);
-	call(s, &r, "PUT", path, want, body);
+	as_test_call(s, &r, "PUT", path, want, body);
 	assert_int_equal(400, r.status);
 	cb_test_reply_free(&r);
-	call(s, &r, "GET", "/_armsim/violations", NULL, NULL);
+	as_test_call(s, &r, "GET", "/_armsim/violations", NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_non_null(
 		strstr(r.body, "\"count\":2,\"byKind\":{\"stale-etag\":2}"));
 	cb_test_reply_free(&r);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	expected_budget(want, sizeof(want), scope, "team-a",
 		"Microsoft.Consumption", e2, "250", spend, cur);
 	assert_string_equal(want, r.body);
@@ -237,7 +206,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 
 	/* Without an eTag a PUT overwrites, as Azure does. */
 	body_with(body, sizeof(body), "300", NULL);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(200, r.status);
 	etag_n(e3, sizeof(e3), 3);
 	assert_non_null(strstr(r.body, e3));
@@ -249,14 +218,14 @@ test_budget_lifecycle_at_customer_scope(void **state)
 		"team-b?api-version=2021-10-01",
 		scope);
 	body_with(body, sizeof(body), "5", NULL);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(201, r.status);
 	cb_test_reply_free(&r);
 	snprintf(path, sizeof(path),
 		"%s/providers/Microsoft.Consumption/budgets?api-version="
 		"2021-10-01",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	{
 		json_t *v = json_loads(r.body, 0, NULL);
@@ -275,7 +244,7 @@ test_budget_lifecycle_at_customer_scope(void **state)
 		as_server_base(s, base, sizeof(base));
 		assert_memory_equal(base, next, strlen(base));
 		cb_test_reply_free(&r);
-		call(s, &r, "GET", next + strlen(base), NULL, NULL);
+		as_test_call(s, &r, "GET", next + strlen(base), NULL, NULL);
 		json_decref(v);
 	}
 	assert_int_equal(200, r.status);
@@ -288,17 +257,17 @@ test_budget_lifecycle_at_customer_scope(void **state)
 		"%s/providers/Microsoft.Consumption/budgets/"
 		"team-a?api-version=2021-10-01",
 		scope);
-	call(s, &r, "DELETE", path, NULL, NULL);
+	as_test_call(s, &r, "DELETE", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_int_equal(0, r.body_len);
 	cb_test_reply_free(&r);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(404, r.status);
 	assert_string_equal("{\"error\":{\"code\":\"NotFound\",\"message\":"
 			    "\"The budget 'team-a' was not found.\"}}",
 		r.body);
 	cb_test_reply_free(&r);
-	call(s, &r, "DELETE", path, NULL, NULL);
+	as_test_call(s, &r, "DELETE", path, NULL, NULL);
 	assert_int_equal(404, r.status);
 	cb_test_reply_free(&r);
 	as_server_stop(s);
@@ -516,7 +485,7 @@ test_each_validation_error_has_its_exact_answer(void **state)
 		else
 			snprintf(body, sizeof(body), "{\"properties\":{%s}}",
 				c->props);
-		call(s, &r, "PUT", path, NULL, body);
+		as_test_call(s, &r, "PUT", path, NULL, body);
 		snprintf(want, sizeof(want),
 			"{\"error\":{\"code\":\"400\",\"message\":\"%s\"}}",
 			c->message);
@@ -560,7 +529,7 @@ test_notification_limits_and_forecast(void **state)
 				i ? "," : "", i, 10 + i,
 				i < actual ? "Actual" : "Forecasted");
 		snprintf(body + o, sizeof(body) - o, "}}}");
-		call(s, &r, "PUT", path, NULL, body);
+		as_test_call(s, &r, "PUT", path, NULL, body);
 		if (!forecasted) {
 			assert_int_equal(400, r.status);
 			assert_string_equal(
@@ -587,7 +556,7 @@ test_notification_limits_and_forecast(void **state)
 		"%s/providers/Microsoft.Consumption/budgets/"
 		"LIM?api-version=2024-08-01",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_non_null(
 		strstr(r.body, "\"type\":\"Microsoft.Consumption/budgets\""));
@@ -597,7 +566,7 @@ test_notification_limits_and_forecast(void **state)
 		"{\"properties\":{\"category\":\"Cost\",\"amount\":10,"
 		"\"timeGrain\":\"Monthly\",\"timePeriod\":{\"startDate\":"
 		"\"2026-11-01\"}}}");
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(400, r.status);
 	assert_string_equal("{\"error\":{\"code\":\"400\",\"message\":\"Start "
 			    "date of budgets cannot be updated. Please "
@@ -609,7 +578,7 @@ test_notification_limits_and_forecast(void **state)
 		"%s/providers/Microsoft.CostManagement/budgets?api-version="
 		"2025-03-01&$filter=properties/category%%20eq%%20'Cost'",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_non_null(strstr(r.body, "\"name\":\"lim\""));
 	cb_test_reply_free(&r);
@@ -618,14 +587,14 @@ test_notification_limits_and_forecast(void **state)
 		"2025-03-01&$filter=properties/category%%20eq%%20'"
 		"ReservationUtilization'",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_string_equal("{\"value\":[]}", r.body);
 	cb_test_reply_free(&r);
 	snprintf(path, sizeof(path),
 		"%s/providers/Microsoft.CostManagement/budgets?api-version="
 		"2025-03-01&$filter=name%%20ne%%20'x'",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(400, r.status);
 	cb_test_reply_free(&r);
 	as_server_stop(s);
@@ -637,7 +606,7 @@ test_scopes_and_unknown_parents(void **state)
 	as_server *s = start(100);
 	char path[1024], body[2048];
 	cb_test_reply r;
-	const char *ba = mpa(s);
+	const char *ba = as_test_mpa(s);
 
 	(void)state;
 	body_with(body, sizeof(body), "1", NULL);
@@ -646,7 +615,7 @@ test_scopes_and_unknown_parents(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/providers/"
 		"Microsoft.Consumption/budgets/acct?api-version=2021-10-01",
 		ba);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(201, r.status);
 	assert_non_null(strstr(r.body, "\"id\":\"/providers/Microsoft.Billing/"
 				       "billingAccounts/"));
@@ -658,7 +627,7 @@ test_scopes_and_unknown_parents(void **state)
 		"providers/Microsoft.Consumption/budgets?api-version="
 		"2021-10-01",
 		ba, customer(s, 0)->id);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_string_equal("{\"value\":[]}", r.body);
 	cb_test_reply_free(&r);
@@ -669,7 +638,7 @@ test_scopes_and_unknown_parents(void **state)
 		"00000000-0000-0000-0000-000000000000/providers/"
 		"Microsoft.Consumption/budgets/x?api-version=2021-10-01",
 		ba);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(404, r.status);
 	snprintf(body, sizeof(body),
 		"{\"error\":{\"code\":\"NotFound\",\"message\":\"The customer "
@@ -678,7 +647,7 @@ test_scopes_and_unknown_parents(void **state)
 		ba);
 	assert_string_equal(body, r.body);
 	cb_test_reply_free(&r);
-	call(s, &r, "GET",
+	as_test_call(s, &r, "GET",
 		"/providers/Microsoft.Billing/billingAccounts/nope/providers/"
 		"Microsoft.Consumption/budgets?api-version=2021-10-01",
 		NULL, NULL);
@@ -687,7 +656,7 @@ test_scopes_and_unknown_parents(void **state)
 			    "\"The billing account 'nope' was not found.\"}}",
 		r.body);
 	cb_test_reply_free(&r);
-	call(s, &r, "GET",
+	as_test_call(s, &r, "GET",
 		"/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
 		"Microsoft.Consumption/budgets?api-version=2021-10-01",
 		NULL, NULL);
@@ -698,14 +667,14 @@ test_scopes_and_unknown_parents(void **state)
 			    "not be found.\"}}",
 		r.body);
 	cb_test_reply_free(&r);
-	call(s, &r, "GET",
+	as_test_call(s, &r, "GET",
 		"/providers/Microsoft.Management/managementGroups/mg/providers/"
 		"Microsoft.Consumption/budgets?api-version=2021-10-01",
 		NULL, NULL);
 	assert_int_equal(400, r.status);
 	cb_test_reply_free(&r);
 	/* An api-version of the other provider is refused. */
-	call(s, &r, "GET",
+	as_test_call(s, &r, "GET",
 		"/providers/Microsoft.Billing/billingAccounts/nope/providers/"
 		"Microsoft.Consumption/budgets?api-version=2025-03-01",
 		NULL, NULL);
@@ -729,24 +698,25 @@ test_amount_digits_survive_exactly(void **state)
 		"exact?api-version=2024-08-01",
 		scope);
 	body_with(body, sizeof(body), "1234567.891234567891", NULL);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(201, r.status);
 	assert_non_null(strstr(r.body, "\"amount\":1234567.891234567891,"));
 	cb_test_reply_free(&r);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_non_null(strstr(r.body, "\"amount\":1234567.891234567891,"));
 	cb_test_reply_free(&r);
 	/* Exponents are read exactly too; a string with U+0001 is not. */
 	body_with(body, sizeof(body), "12345678901234567e-5", NULL);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(200, r.status);
 	assert_non_null(strstr(r.body, "\"amount\":123456789012.34567,"));
 	cb_test_reply_free(&r);
-	call(s, &r, "PUT", path, NULL, "{\"eTag\":\"\\u0001\"}");
+	as_test_call(s, &r, "PUT", path, NULL, "{\"eTag\":\"\\u0001\"}");
 	assert_int_equal(400, r.status);
 	assert_non_null(strstr(r.body, "InvalidRequestContent"));
 	cb_test_reply_free(&r);
-	call(s, &r, "PUT", path, NULL, "{\"properties\":{\"amount\":01}}");
+	as_test_call(
+		s, &r, "PUT", path, NULL, "{\"properties\":{\"amount\":01}}");
 	assert_int_equal(400, r.status);
 	assert_non_null(strstr(r.body, "InvalidRequestContent"));
 	cb_test_reply_free(&r);
@@ -856,7 +826,7 @@ test_shapes_of_the_budget_examples(void **state)
 		scope);
 	snprintf(rel, sizeof(rel), "%sCreateOrUpdateBudget.json", cons);
 	body = example_request(rel);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(201, r.status);
 	assert_shape(rel, "201", r.body, mixed_and);
 	cb_test_reply_free(&r);
@@ -867,7 +837,7 @@ test_shapes_of_the_budget_examples(void **state)
 		json_object_del(v, "eTag");
 		b2 = json_dumps(v, JSON_COMPACT);
 		json_decref(v);
-		call(s, &r, "PUT", path, NULL, b2);
+		as_test_call(s, &r, "PUT", path, NULL, b2);
 		free(b2);
 	}
 	assert_int_equal(200, r.status);
@@ -875,7 +845,7 @@ test_shapes_of_the_budget_examples(void **state)
 	cb_test_reply_free(&r);
 	free(body);
 
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sBudget.json", cons);
 	assert_shape(rel, "200", r.body, mixed_and);
@@ -885,7 +855,7 @@ test_shapes_of_the_budget_examples(void **state)
 		"%s/providers/Microsoft.Consumption/budgets?api-version="
 		"2024-08-01",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sBudgetsList.json", cons);
 	{
@@ -915,7 +885,7 @@ test_shapes_of_the_budget_examples(void **state)
 	snprintf(rel, sizeof(rel),
 		"%sCreateOrUpdate-Cost-Subscription-Budget.json", cm);
 	body = example_request(rel);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	/* The example's eTag is stale for the budget made above. */
 	assert_int_equal(400, r.status);
 	cb_test_reply_free(&r);
@@ -925,7 +895,7 @@ test_shapes_of_the_budget_examples(void **state)
 		json_object_del(v, "eTag");
 		b2 = json_dumps(v, JSON_COMPACT);
 		json_decref(v);
-		call(s, &r, "PUT", path, NULL, b2);
+		as_test_call(s, &r, "PUT", path, NULL, b2);
 		free(b2);
 	}
 	assert_int_equal(200, r.status);
@@ -933,14 +903,14 @@ test_shapes_of_the_budget_examples(void **state)
 	assert_non_null(strstr(r.body, "Microsoft.CostManagement/budgets"));
 	cb_test_reply_free(&r);
 	free(body);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sGet-Cost-Budget.json", cm);
 	assert_shape(rel, "200", r.body, mixed_and);
 	cb_test_reply_free(&r);
 
 	/* Delete through Cost Management; the 200 has no body. */
-	call(s, &r, "DELETE", path, NULL, NULL);
+	as_test_call(s, &r, "DELETE", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_int_equal(0, r.body_len);
 	cb_test_reply_free(&r);
@@ -948,7 +918,7 @@ test_shapes_of_the_budget_examples(void **state)
 		"%s/providers/Microsoft.CostManagement/budgets/"
 		"TestBudget?api-version=2025-03-01",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(404, r.status);
 	cb_test_reply_free(&r);
 	/* Consumption's DeleteBudget answers 200 too (re-create first). */
@@ -958,11 +928,11 @@ test_shapes_of_the_budget_examples(void **state)
 		"%s/providers/Microsoft.Consumption/budgets/"
 		"TestBudget?api-version=2024-08-01",
 		scope);
-	call(s, &r, "PUT", path, NULL, body);
+	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(201, r.status);
 	cb_test_reply_free(&r);
 	free(body);
-	call(s, &r, "DELETE", path, NULL, NULL);
+	as_test_call(s, &r, "DELETE", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_int_equal(0, r.body_len);
 	cb_test_reply_free(&r);
@@ -972,12 +942,12 @@ test_shapes_of_the_budget_examples(void **state)
 	 * check compares every answer item with the first, a Cost one). */
 	snprintf(scope, sizeof(scope),
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s",
-		mpa(s), customer(s, 1)->id);
+		as_test_mpa(s), customer(s, 1)->id);
 	snprintf(path, sizeof(path),
 		"%s/providers/Microsoft.CostManagement/budgets/"
 		"TestBudget1?api-version=2025-03-01",
 		scope);
-	call(s, &r, "PUT", path, NULL,
+	as_test_call(s, &r, "PUT", path, NULL,
 		"{\"properties\":{\"category\":\"Cost\",\"amount\":200.00,"
 		"\"timeGrain\":\"Monthly\",\"timePeriod\":{\"startDate\":"
 		"\"2026-10-01T00:00:00Z\",\"endDate\":\"2027-10-31T00:00:00Z\"},"
@@ -991,7 +961,7 @@ test_shapes_of_the_budget_examples(void **state)
 		"%s/providers/Microsoft.CostManagement/budgets?api-version="
 		"2025-03-01",
 		scope);
-	call(s, &r, "GET", path, NULL, NULL);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sCustomerBudgetsList.json", cm);
 	assert_shape(rel, "200", r.body, NULL);
@@ -1003,8 +973,8 @@ test_shapes_of_the_budget_examples(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/providers/"
 		"Microsoft.CostManagement/budgets/TestRUAlert2?api-version="
 		"2025-03-01",
-		mpa(s));
-	call(s, &r, "PUT", path, NULL,
+		as_test_mpa(s));
+	as_test_call(s, &r, "PUT", path, NULL,
 		"{\"properties\":{\"category\":\"ReservationUtilization\","
 		"\"timeGrain\":\"Last7Days\",\"timePeriod\":{\"startDate\":"
 		"\"2026-10-01T00:00:00Z\",\"endDate\":\"2027-04-01T00:00:00Z\"},"

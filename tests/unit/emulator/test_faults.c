@@ -12,6 +12,7 @@
 #include "emulator/armsim.h"
 #include "emulator/reqlog.h"
 #include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,9 +36,7 @@ start_with(const char *plan_file, char *err, size_t errlen)
 	as_options o;
 	as_server *s = NULL;
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 2;
+	as_test_options(&o, 2);
 	o.fault_plan = plan_file;
 	if (as_server_start(&s, &o, err, errlen) != 0)
 		return NULL;
@@ -58,10 +57,7 @@ start(void)
 static void
 url(as_server *s, char *out, size_t outlen, const char *target)
 {
-	char base[128];
-
-	as_server_base(s, base, sizeof(base));
-	snprintf(out, outlen, "%s%s", base, target);
+	as_test_url(s, target, out, outlen);
 }
 
 /* One request; the reply in r (free it). */

@@ -8,6 +8,7 @@
 #include "emulator/armsim.h"
 #include "emulator/reqlog.h"
 #include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,24 +21,15 @@ static as_server *
 start(void)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 3;
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
+	as_test_options(&o, 3);
+	return as_test_start(&o);
 }
 
 static void
 url(as_server *s, char *out, size_t outlen, const char *target)
 {
-	char base[128];
-
-	as_server_base(s, base, sizeof(base));
-	snprintf(out, outlen, "%s%s", base, target);
+	as_test_url(s, target, out, outlen);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include "emulator/armsim.h"
 #include "emulator/reqlog.h"
 #include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,16 +28,10 @@ static as_server *
 start(const char *throttle)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 2;
+	as_test_options(&o, 2);
 	o.throttle = throttle;
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
+	return as_test_start(&o);
 }
 
 /* A request as the pipeline would hand it over after auth. */

@@ -10,6 +10,7 @@
 #include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
 #include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,43 +24,11 @@ static as_server *
 start(unsigned page_size)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 2;
+	as_test_options(&o, 2);
 	o.rows_per_subscription_day = 2;
 	o.page_size = page_size;
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
-}
-
-static const char *
-mpa(as_server *s)
-{
-	for (size_t i = 0; i < s->partner->naccounts; i++)
-		if (s->partner->accounts[i].agreement == AS_AGREEMENT_MPA)
-			return s->partner->accounts[i].name;
-	fail_msg("no MPA account");
-	return NULL;
-}
-
-/* path: relative to the server, or an absolute nextLink. */
-static void
-call(as_server *s, cb_test_reply *r, const char *path)
-{
-	char url[4096], base[128], tok[4096], hdr[4200];
-
-	as_server_base(s, base, sizeof(base));
-	if (strncmp(path, "http", 4) == 0)
-		snprintf(url, sizeof(url), "%s", path);
-	else
-		snprintf(url, sizeof(url), "%s%s", base, path);
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", tok);
-	assert_int_equal(0, cb_test_fetch(r, "GET", url, hdr, NULL));
+	return as_test_start(&o);
 }
 
 /* Sum of every "key":number in text, read exactly from the text. */
@@ -141,13 +110,13 @@ test_modern_usage_details_page_through_every_line(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
 		"providers/Microsoft.Consumption/usageDetails?api-version="
 		"2024-08-01",
-		mpa(s), c->id);
+		as_test_mpa(s), c->id);
 	next = strdup(path);
 	while (next != NULL) {
 		json_t *v;
 		const char *n;
 
-		call(s, &r, next);
+		as_test_call(s, &r, "GET", next, NULL, NULL);
 		free(next);
 		assert_int_equal(200, r.status);
 		if (pages++ == 0)
@@ -171,11 +140,11 @@ test_modern_usage_details_page_through_every_line(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
 		"providers/Microsoft.Consumption/usageDetails?api-version="
 		"2024-08-01&startDate=2026-10-03&endDate=2026-10-04",
-		mpa(s), c->id);
+		as_test_mpa(s), c->id);
 	f.first_day = 3;
 	f.last_day = 4;
 	generator_total(s, &f, &want, &want_count);
-	call(s, &r, path);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	sum = CB_MONEY_ZERO;
 	count = 0;
@@ -192,8 +161,8 @@ test_modern_usage_details_page_through_every_line(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
 		"providers/Microsoft.Consumption/usageDetails?api-version="
 		"2024-08-01&startDate=2026-11-01&endDate=2026-11-30",
-		mpa(s), c->id);
-	call(s, &r, path);
+		as_test_mpa(s), c->id);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(204, r.status);
 	assert_int_equal(0, r.body_len);
 	cb_test_reply_free(&r);
@@ -203,8 +172,8 @@ test_modern_usage_details_page_through_every_line(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
 		"providers/Microsoft.Consumption/usageDetails?api-version="
 		"2024-08-01&$filter=tags%%20eq%%20'a:b'",
-		mpa(s), c->id);
-	call(s, &r, path);
+		as_test_mpa(s), c->id);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(400, r.status);
 	assert_string_equal(
 		"{\"error\":{\"code\":\"BadRequest\",\"message\":\"$filter is "
@@ -219,8 +188,8 @@ test_modern_usage_details_page_through_every_line(void **state)
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/"
 		"nobody/providers/Microsoft.Consumption/usageDetails?"
 		"api-version=2024-08-01",
-		mpa(s));
-	call(s, &r, path);
+		as_test_mpa(s));
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(404, r.status);
 	cb_test_reply_free(&r);
 	as_server_stop(s);
@@ -246,7 +215,7 @@ test_legacy_usage_details_under_a_billing_period(void **state)
 		"202610/providers/Microsoft.Consumption/usageDetails?"
 		"api-version=2024-08-01",
 		sub->id);
-	call(s, &r, path);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_shape("Microsoft.Consumption/2024-08-01/UsageDetailsList.json",
 		"200", r.body, own_tags);
@@ -264,7 +233,7 @@ test_legacy_usage_details_under_a_billing_period(void **state)
 		"201903/providers/Microsoft.Consumption/usageDetails?"
 		"api-version=2024-08-01",
 		sub->id);
-	call(s, &r, path);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(204, r.status);
 	cb_test_reply_free(&r);
 	as_server_stop(s);
@@ -290,7 +259,7 @@ test_price_sheet_pages_inside_properties(void **state)
 		"/subscriptions/%s/providers/Microsoft.Consumption/pricesheets/"
 		"default?api-version=2024-08-01",
 		sub->id);
-	call(s, &r, path);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_shape("Microsoft.Consumption/2024-08-01/PriceSheet.json", "200",
 		r.body, ignore);
@@ -308,7 +277,7 @@ test_price_sheet_pages_inside_properties(void **state)
 	assert_non_null(next);
 	assert_non_null(strstr(next, "$skiptoken=as1"));
 	cb_test_reply_free(&r);
-	call(s, &r, next);
+	as_test_call(s, &r, "GET", next, NULL, NULL);
 	json_decref(v);
 	assert_int_equal(200, r.status);
 	cb_test_reply_free(&r);
@@ -317,15 +286,16 @@ test_price_sheet_pages_inside_properties(void **state)
 		"/subscriptions/%s/providers/Microsoft.Consumption/pricesheets/"
 		"default?api-version=2024-08-01&$skiptoken=as100000",
 		sub->id);
-	call(s, &r, path);
+	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_non_null(strstr(r.body,
 		"\"properties\":{\"nextLink\":null,\"pricesheets\":[]}"));
 	cb_test_reply_free(&r);
-	call(s, &r,
+	as_test_call(s, &r, "GET",
 		"/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
 		"Microsoft.Consumption/pricesheets/default?api-version="
-		"2024-08-01");
+		"2024-08-01",
+		NULL, NULL);
 	assert_int_equal(404, r.status);
 	cb_test_reply_free(&r);
 	as_server_stop(s);

@@ -156,6 +156,7 @@ typedef struct as_options {
 	unsigned page_size;     /* items per list page (nextLink after) */
 	unsigned lro_polls;     /* 202 answers before an operation ends */
 	unsigned retry_after_s; /* Retry-After on LROs */
+	unsigned blob_rows;     /* cost details rows per blob (0: 500000) */
 	const char *fault_plan; /* JSON fault plan file (faults.c) */
 	const char *throttle;   /* throttle settings, "reads=250/25,..." */
 	bool quiet;

@@ -58,6 +58,7 @@ static const char usage[] =
 	"  --page-size N          items per list page (default 100)\n"
 	"  --lro-polls N          202 answers before a report is ready (2)\n"
 	"  --retry-after N        Retry-After on long-running operations (1)\n"
+	"  --blob-rows N          cost details rows per blob (500000)\n"
 	"  --faults FILE          a JSON fault plan (docs/armsim.md, \"Fault "
 	"plans\";\n"
 	"                         also POST /_armsim/faults)\n"
@@ -92,6 +93,7 @@ enum {
 	OPT_PAGE_SIZE,
 	OPT_LRO_POLLS,
 	OPT_RETRY_AFTER,
+	OPT_BLOB_ROWS,
 	OPT_FAULTS,
 	OPT_THROTTLE,
 	OPT_QUIET,
@@ -115,6 +117,7 @@ static const struct option longopts[] = { { "bind", 1, NULL, OPT_BIND },
 	{ "page-size", 1, NULL, OPT_PAGE_SIZE },
 	{ "lro-polls", 1, NULL, OPT_LRO_POLLS },
 	{ "retry-after", 1, NULL, OPT_RETRY_AFTER },
+	{ "blob-rows", 1, NULL, OPT_BLOB_ROWS },
 	{ "faults", 1, NULL, OPT_FAULTS },
 	{ "throttle", 1, NULL, OPT_THROTTLE }, { "quiet", 0, NULL, OPT_QUIET },
 	{ "help", 0, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
@@ -253,6 +256,10 @@ parse_serve(int argc, char **argv, as_options *o)
 			break;
 		case OPT_RETRY_AFTER:
 			rc = set_uint(name, optarg, 0, 3600, &o->retry_after_s);
+			break;
+		case OPT_BLOB_ROWS:
+			rc = set_uint(name, optarg, 1, 100000000,
+				&o->blob_rows);
 			break;
 		case OPT_FAULTS:
 			o->fault_plan = optarg;

@@ -130,28 +130,31 @@ blob_read(void *ctx, uint64_t pos, char *out, size_t max)
 {
 	struct blob_stream *bs = ctx;
 	size_t n;
+	int rc = 1;
 
 	/* libmicrohttpd reads in order; anything else is a bug here. */
 	if (pos != bs->sent)
 		return -1;
-	while (bs->off == bs->buf.size) {
-		int rc;
-		cb__buf_clear(&bs->buf);
+	/* Hand over a whole block per call: libmicrohttpd sends what each
+	 * call returns at once, and one ~1 KB row per TLS record and write
+	 * would hold downloads far below what the link carries. */
+	if (bs->off > 0) {
+		memmove(bs->buf.ptr, bs->buf.ptr + bs->off,
+			bs->buf.size - bs->off + 1);
+		bs->buf.size -= bs->off;
 		bs->off = 0;
-		rc = as_cd_writer_next(&bs->w, &bs->buf);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			return bs->sent == bs->total ? 0 : -1;
 	}
-	n = bs->buf.size - bs->off;
-	if (n > max)
-		n = max;
+	while (bs->buf.size < max && rc == 1)
+		if ((rc = as_cd_writer_next(&bs->w, &bs->buf)) < 0)
+			return -1;
+	if (bs->buf.size == 0)
+		return bs->sent == bs->total ? 0 : -1;
+	n = bs->buf.size < max ? bs->buf.size : max;
 	/* Never more than counted: a mismatch would break Content-Length. */
 	if (bs->sent + n > bs->total)
 		return -1;
-	memcpy(out, bs->buf.ptr + bs->off, n);
-	bs->off += n;
+	memcpy(out, bs->buf.ptr, n);
+	bs->off = n;
 	bs->sent += n;
 	return (long)n;
 }

@@ -574,13 +574,15 @@ want_strings(as_resp *resp, const json_t *v, const char *what, size_t max)
 	out = json_array();
 	json_array_foreach(v, i, x)
 	{
-		if (str_text(x) == NULL || str_text(x)[0] == '\0') {
+		const char *t = str_text(x);
+
+		if (t == NULL || t[0] == '\0') {
 			json_decref(out);
 			bad(resp, "%s must be an array of non-empty strings.",
 				what);
 			return NULL;
 		}
-		json_array_append_new(out, json_string(str_text(x)));
+		json_array_append_new(out, json_string(t));
 	}
 	return out;
 }

@@ -28,6 +28,7 @@
 
 #include "core/buf.h"
 #include "emulator/billing.h"
+#include "emulator/calendar.h"
 #include "emulator/costgen.h"
 
 #include <openssl/crypto.h>
@@ -75,16 +76,6 @@ invoice_load(as_server *s, size_t profile, bill_invoice *out)
 	out->dy = out->iy + out->im / 12;
 	out->dm = out->im % 12 + 1;
 	return 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : d[m - 1];
 }
 
 static json_t *
@@ -154,7 +145,7 @@ invoice_json(as_server *s, const bill_invoice *bi)
 	json_object_set_new(
 		props, "invoicePeriodStartDate", iso_day(bi->y, bi->m, 1));
 	json_object_set_new(props, "invoicePeriodEndDate",
-		iso_day(bi->y, bi->m, days_in_month(bi->y, bi->m)));
+		iso_day(bi->y, bi->m, as_days_in_month(bi->y, bi->m)));
 	json_object_set_new(props, "isMonthlyInvoice", json_true());
 	json_object_set_new(props, "billingProfileId", json_string(bpid));
 	json_object_set_new(props, "billingProfileDisplayName",
@@ -231,7 +222,7 @@ period_param(const as_req *req, const char *name, as_resp *resp)
 	if (strlen(v) != 10 ||
 		sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
 		v[4] != '-' || v[7] != '-' || y < 1900 || m < 1 || m > 12 ||
-		d < 1 || d > days_in_month(y, m)) {
+		d < 1 || d > as_days_in_month(y, m)) {
 		as_resp_arm_error(resp, 400, "InvalidParameter",
 			"The query parameter '%s' value '%.32s' is not a "
 			"date (yyyy-MM-dd).",

@@ -35,6 +35,7 @@
 #include "core/buf.h"
 #include "emulator/armsim.h"
 #include "emulator/budgets.h"
+#include "emulator/calendar.h"
 #include "emulator/costgen.h"
 #include "emulator/partner.h"
 
@@ -143,16 +144,6 @@ shown(const json_t *v)
 /* Dates */
 
 static int
-days_in_month(int y, int m)
-{
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : dm[m - 1];
-}
-
-static int
 digits(const char *s, int n)
 {
 	int v = 0;
@@ -179,7 +170,7 @@ parse_date(const char *s, struct ymd *out)
 	d.m = digits(s + 5, 2);
 	d.d = digits(s + 8, 2);
 	if (d.y < 1 || d.m < 1 || d.m > 12 || d.d < 1 ||
-		d.d > days_in_month(d.y, d.m))
+		d.d > as_days_in_month(d.y, d.m))
 		return false;
 	p = s + 10;
 	if (*p == 'T') {
@@ -227,20 +218,6 @@ date_json(struct ymd d)
 
 	snprintf(t, sizeof(t), "%04d-%02d-%02dT00:00:00Z", d.y, d.m, d.d);
 	return json_string(t);
-}
-
-/* Days since 1970-01-01 (Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1011,7 +988,8 @@ static void
 next_etag(as_server *s, char *out, size_t outlen)
 {
 	struct as_budgets *b = s->budgets;
-	int64_t days = days_from_civil(s->partner->year, s->partner->month, 1);
+	int64_t days =
+		as_days_from_civil(s->partner->year, s->partner->month, 1);
 	uint64_t ticks = ((uint64_t)days * 86400u + 11644473600u) * 10000000u;
 
 	b->writes++;

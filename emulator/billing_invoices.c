@@ -29,11 +29,10 @@
 #include "core/buf.h"
 #include "emulator/billing.h"
 #include "emulator/calendar.h"
+#include "emulator/sas.h"
 #include "emulator/costgen.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,21 +358,18 @@ as_billing_invoice_download(as_server *s, as_req *req, as_resp *resp)
 	return 0;
 }
 
-/* The signature of a blob link: HMAC-SHA256 over the file and expiry
- * with the server's random key, in hex. */
+/* The signature of a blob link (sas.h), in hex. */
 static void
 link_sig(as_server *s, const char *file, const char *se, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "%s\n%s", file, se);
+	unsigned char mac[AS_SAS_MAC_LEN];
 
-	HMAC(EVP_sha256(), s->billing->link_key, sizeof(s->billing->link_key),
-		(const unsigned char *)msg, (size_t)n, md, &mdlen);
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[64] = '\0';
+	out[0] = '\0';
+	if (as_sas_mac(s->billing->link_key, sizeof(s->billing->link_key), file,
+		    se, mac) != 0)
+		return;
+	for (size_t i = 0; i < sizeof(mac); i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }
 
 static void
@@ -527,10 +523,8 @@ as_billing_invoice_blob(as_server *s, as_req *req, as_resp *resp)
 	if (as_req_query(req, "se", se, sizeof(se)) != 0 ||
 		as_req_query(req, "sig", sig, sizeof(sig)) != 0 ||
 		strlen(sig) != 64) {
-		storage_error(resp, 403, "AuthenticationFailed",
-			"Server failed to authenticate the request. Make sure "
-			"the value of Authorization header is formed "
-			"correctly including the signature.");
+		storage_error(
+			resp, 403, "AuthenticationFailed", AS_SAS_AUTH_FAILED);
 		return 0;
 	}
 	link_sig(s, req->cap[0], se, want);

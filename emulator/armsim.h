@@ -221,6 +221,13 @@ int as_req_query(const as_req *req, const char *name, char *out, size_t outlen);
  * not JSON (or not an object). */
 json_t *as_req_json(const as_req *req, as_resp *resp);
 
+/* as_req_json() keeping every number exact: each becomes a string of
+ * AS_NUM_MARK and its literal text (as as_json_number_text() makes, so
+ * it is written back as the same number).  A client string holding
+ * U+0001 is refused with a 400; jansson's error column is left out of
+ * messages, the quoting having moved it. */
+json_t *as_req_json_exact(const as_req *req, as_resp *resp);
+
 /* ---------------------------------------------------------------- */
 /* Response helpers (respond.c) */
 
@@ -235,6 +242,9 @@ void as_resp_json(as_resp *resp, int status, json_t *body);
 /* ARM's error body: {"error":{"code":...,"message":...}}. */
 void as_resp_arm_error(as_resp *resp, int status, const char *code,
 	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The first character of a string that stands for an exact number. */
+#define AS_NUM_MARK '\x01'
 
 /* A JSON number holding v exactly (jansson would round it to binary):
  * a marked string that as_json_dump() turns back into a number. */

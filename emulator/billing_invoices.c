@@ -28,11 +28,11 @@
 
 #include "core/buf.h"
 #include "emulator/billing.h"
+#include "emulator/calendar.h"
+#include "emulator/sas.h"
 #include "emulator/costgen.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,16 +75,6 @@ invoice_load(as_server *s, size_t profile, bill_invoice *out)
 	out->dy = out->iy + out->im / 12;
 	out->dm = out->im % 12 + 1;
 	return 0;
-}
-
-static int
-days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : d[m - 1];
 }
 
 static json_t *
@@ -154,7 +144,7 @@ invoice_json(as_server *s, const bill_invoice *bi)
 	json_object_set_new(
 		props, "invoicePeriodStartDate", iso_day(bi->y, bi->m, 1));
 	json_object_set_new(props, "invoicePeriodEndDate",
-		iso_day(bi->y, bi->m, days_in_month(bi->y, bi->m)));
+		iso_day(bi->y, bi->m, as_days_in_month(bi->y, bi->m)));
 	json_object_set_new(props, "isMonthlyInvoice", json_true());
 	json_object_set_new(props, "billingProfileId", json_string(bpid));
 	json_object_set_new(props, "billingProfileDisplayName",
@@ -231,7 +221,7 @@ period_param(const as_req *req, const char *name, as_resp *resp)
 	if (strlen(v) != 10 ||
 		sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
 		v[4] != '-' || v[7] != '-' || y < 1900 || m < 1 || m > 12 ||
-		d < 1 || d > days_in_month(y, m)) {
+		d < 1 || d > as_days_in_month(y, m)) {
 		as_resp_arm_error(resp, 400, "InvalidParameter",
 			"The query parameter '%s' value '%.32s' is not a "
 			"date (yyyy-MM-dd).",
@@ -368,21 +358,18 @@ as_billing_invoice_download(as_server *s, as_req *req, as_resp *resp)
 	return 0;
 }
 
-/* The signature of a blob link: HMAC-SHA256 over the file and expiry
- * with the server's random key, in hex. */
+/* The signature of a blob link (sas.h), in hex. */
 static void
 link_sig(as_server *s, const char *file, const char *se, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg), "%s\n%s", file, se);
+	unsigned char mac[AS_SAS_MAC_LEN];
 
-	HMAC(EVP_sha256(), s->billing->link_key, sizeof(s->billing->link_key),
-		(const unsigned char *)msg, (size_t)n, md, &mdlen);
-	for (unsigned int i = 0; i < mdlen && i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	out[64] = '\0';
+	out[0] = '\0';
+	if (as_sas_mac(s->billing->link_key, sizeof(s->billing->link_key), file,
+		    se, mac) != 0)
+		return;
+	for (size_t i = 0; i < sizeof(mac); i++)
+		snprintf(out + 2 * i, 3, "%02x", mac[i]);
 }
 
 static void
@@ -536,10 +523,8 @@ as_billing_invoice_blob(as_server *s, as_req *req, as_resp *resp)
 	if (as_req_query(req, "se", se, sizeof(se)) != 0 ||
 		as_req_query(req, "sig", sig, sizeof(sig)) != 0 ||
 		strlen(sig) != 64) {
-		storage_error(resp, 403, "AuthenticationFailed",
-			"Server failed to authenticate the request. Make sure "
-			"the value of Authorization header is formed "
-			"correctly including the signature.");
+		storage_error(
+			resp, 403, "AuthenticationFailed", AS_SAS_AUTH_FAILED);
 		return 0;
 	}
 	link_sig(s, req->cap[0], se, want);

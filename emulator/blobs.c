@@ -15,10 +15,10 @@
 
 #include "core/buf.h"
 #include "emulator/costmgmt.h"
+#include "emulator/entra.h"
+#include "emulator/sas.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,24 +36,12 @@ void
 as_blob_sign(const unsigned char key[32], const char *path, const char *expiry,
 	char *out, size_t outlen)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE], b64[96];
-	unsigned int maclen = 0;
-	cb_buf msg = CB_BUF_INIT;
-	size_t o = 0;
+	unsigned char mac[AS_SAS_MAC_LEN];
 
 	out[0] = '\0';
-	if (cb__buf_printf(&msg, "%s\n%s", path, expiry) != 0 ||
-		HMAC(EVP_sha256(), key, 32, (unsigned char *)msg.ptr, msg.size,
-			mac, &maclen) == NULL) {
-		cb_buf_dispose(&msg);
-		return;
-	}
-	cb_buf_dispose(&msg);
-	EVP_EncodeBlock(b64, mac, (int)maclen);
-	for (const unsigned char *p = b64;
-		*p != '\0' && *p != '=' && o + 1 < outlen; p++)
-		out[o++] = *p == '+' ? '-' : (*p == '/' ? '_' : (char)*p);
-	out[o] = '\0';
+	if (as_sas_mac(key, 32, path, expiry, mac) != 0 ||
+		as_b64url_encode(mac, sizeof(mac), out, outlen) < 0)
+		out[0] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -196,10 +184,6 @@ storage_error(as_server *s, const as_req *req, as_resp *resp, int status,
 	return 0;
 }
 
-#define AUTH_FAILED_MSG                                                      \
-	"Server failed to authenticate the request. Make sure the value of " \
-	"Authorization header is formed correctly including the signature."
-
 /* "part_3.csv" -> 3; -1 when it is not such a name. */
 static long
 part_number(const char *name)
@@ -224,7 +208,7 @@ check_sas(as_server *s, const as_req *req, as_resp *resp)
 		as_req_query(req, "se", se, sizeof(se)) != 0 ||
 		(exp = as_cm_parse_time(se)) == INT64_MIN) {
 		return storage_error(s, req, resp, 403, "AuthenticationFailed",
-			       AUTH_FAILED_MSG,
+			       AS_SAS_AUTH_FAILED,
 			       "Signature fields not well formed.") -
 		       1;
 	}
@@ -237,7 +221,7 @@ check_sas(as_server *s, const as_req *req, as_resp *resp)
 			"r\n%.40s\n%.120s",
 			se, req->path);
 		return storage_error(s, req, resp, 403, "AuthenticationFailed",
-			       AUTH_FAILED_MSG, detail) -
+			       AS_SAS_AUTH_FAILED, detail) -
 		       1;
 	}
 	if (req->now_ms >= exp || as_faults_flag(s, req, "expired-link")) {
@@ -247,7 +231,7 @@ check_sas(as_server *s, const as_req *req, as_resp *resp)
 			"Start [] - Expiry [%s] - Current [%s]",
 			se, now);
 		return storage_error(s, req, resp, 403, "AuthenticationFailed",
-			       AUTH_FAILED_MSG, detail) -
+			       AS_SAS_AUTH_FAILED, detail) -
 		       1;
 	}
 	return 0;

@@ -32,10 +32,10 @@
  */
 #include "core/common.h"
 
-#include "core/alloc.h"
 #include "core/buf.h"
 #include "emulator/armsim.h"
 #include "emulator/budgets.h"
+#include "emulator/calendar.h"
 #include "emulator/costgen.h"
 #include "emulator/partner.h"
 
@@ -101,133 +101,10 @@ bad(as_resp *resp, const char *fmt, ...)
 /* ------------------------------------------------------------------ */
 /* The body: numbers kept as text */
 
-#define NUM_MARK '\x01'
-
 static bool
 is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-/* Length of the JSON number at p (RFC 8259 grammar), or 0. */
-static size_t
-json_number_len(const char *p, size_t avail)
-{
-	size_t i = 0;
-
-	if (i < avail && p[i] == '-')
-		i++;
-	if (i < avail && p[i] == '0')
-		i++;
-	else if (i < avail && is_digit(p[i]))
-		while (i < avail && is_digit(p[i]))
-			i++;
-	else
-		return 0;
-	if (i < avail && p[i] == '.') {
-		size_t d = ++i;
-		while (i < avail && is_digit(p[i]))
-			i++;
-		if (i == d)
-			return 0;
-	}
-	if (i < avail && (p[i] == 'e' || p[i] == 'E')) {
-		size_t d;
-		i++;
-		if (i < avail && (p[i] == '+' || p[i] == '-'))
-			i++;
-		d = i;
-		while (i < avail && is_digit(p[i]))
-			i++;
-		if (i == d)
-			return 0;
-	}
-	return i;
-}
-
-/* body with every number token turned into "\u0001<literal>"; NULL when
- * a string holds U+0001 itself (the marker; no Azure client sends it). */
-static char *
-quote_numbers(const char *body, size_t len)
-{
-	cb_buf out = CB_BUF_INIT;
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = body[i];
-
-		if (in_str) {
-			if (c == '\\' && i + 1 < len) {
-				if (body[i + 1] == 'u' && i + 5 < len &&
-					strncasecmp(body + i + 2, "0001", 4) ==
-						0)
-					goto fail;
-				cb__buf_putc(&out, c);
-				c = body[++i];
-			} else if (c == '"') {
-				in_str = false;
-			}
-			cb__buf_putc(&out, c);
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '-' || is_digit(c)) {
-			size_t n = json_number_len(body + i, len - i);
-			if (n > 0) {
-				cb__buf_printf(&out, "\"\\u0001%.*s\"", (int)n,
-					body + i);
-				i += n - 1;
-				continue;
-			}
-		}
-		cb__buf_putc(&out, c);
-	}
-	return cb__buf_detach(&out);
-fail:
-	cb_buf_dispose(&out);
-	return NULL;
-}
-
-/* The request body as a JSON object with numbers as marked strings, or
- * NULL with ARM's 400 in resp (the messages of as_req_json()). */
-static json_t *
-body_json(const as_req *req, as_resp *resp)
-{
-	json_error_t e;
-	json_t *v;
-	char *text;
-
-	if (req->body_len == 0) {
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: the body is empty.");
-		return NULL;
-	}
-	if ((text = quote_numbers(req->body, req->body_len)) == NULL) {
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: a string holds the control character "
-			"U+0001.");
-		return NULL;
-	}
-	v = json_loads(text, JSON_REJECT_DUPLICATES, &e);
-	cb__free(text);
-	if (v == NULL) {
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: line %d: %s.",
-			e.line, e.text);
-		return NULL;
-	}
-	if (!json_is_object(v)) {
-		json_decref(v);
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: expected a JSON object.");
-		return NULL;
-	}
-	return v;
 }
 
 /* A number's literal text, or NULL when v is not a number. */
@@ -236,7 +113,7 @@ num_text(const json_t *v)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 
-	return s != NULL && s[0] == NUM_MARK ? s + 1 : NULL;
+	return s != NULL && s[0] == AS_NUM_MARK ? s + 1 : NULL;
 }
 
 /* A string's text, or NULL when v is not a string (numbers are not). */
@@ -245,7 +122,7 @@ str_text(const json_t *v)
 {
 	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 
-	return s != NULL && s[0] != NUM_MARK ? s : NULL;
+	return s != NULL && s[0] != AS_NUM_MARK ? s : NULL;
 }
 
 /* A JSON value for messages: its text, or its type. */
@@ -265,16 +142,6 @@ shown(const json_t *v)
 
 /* ------------------------------------------------------------------ */
 /* Dates */
-
-static int
-days_in_month(int y, int m)
-{
-	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : dm[m - 1];
-}
 
 static int
 digits(const char *s, int n)
@@ -303,7 +170,7 @@ parse_date(const char *s, struct ymd *out)
 	d.m = digits(s + 5, 2);
 	d.d = digits(s + 8, 2);
 	if (d.y < 1 || d.m < 1 || d.m > 12 || d.d < 1 ||
-		d.d > days_in_month(d.y, d.m))
+		d.d > as_days_in_month(d.y, d.m))
 		return false;
 	p = s + 10;
 	if (*p == 'T') {
@@ -351,20 +218,6 @@ date_json(struct ymd d)
 
 	snprintf(t, sizeof(t), "%04d-%02d-%02dT00:00:00Z", d.y, d.m, d.d);
 	return json_string(t);
-}
-
-/* Days since 1970-01-01 (Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1137,7 +990,8 @@ static void
 next_etag(as_server *s, char *out, size_t outlen)
 {
 	struct as_budgets *b = s->budgets;
-	int64_t days = days_from_civil(s->partner->year, s->partner->month, 1);
+	int64_t days =
+		as_days_from_civil(s->partner->year, s->partner->month, 1);
 	uint64_t ticks = ((uint64_t)days * 86400u + 11644473600u) * 10000000u;
 
 	b->writes++;
@@ -1333,7 +1187,7 @@ budget_put(as_server *s, as_req *req, as_resp *resp, enum prov prov)
 			name);
 		return 0;
 	}
-	if ((body = body_json(req, resp)) == NULL)
+	if ((body = as_req_json_exact(req, resp)) == NULL)
 		return 0;
 	if (req_etag(req, body, &etag, resp) != 0 ||
 		parse_budget(s, resp, body, &sc, &pp) != 0) {

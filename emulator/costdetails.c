@@ -15,6 +15,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "emulator/calendar.h"
 #include "emulator/costmgmt.h"
 #include "emulator/partner.h"
 
@@ -231,13 +232,13 @@ parse_time_period(
 	}
 	/* 13 months back from the partner's open month. */
 	as_cm_period(s, &p0, &p1);
-	as_cm_civil(p0, &y, &m, &d);
+	as_civil_from_days(p0, &y, &m, &d);
 	m -= 13;
 	while (m < 1) {
 		m += 12;
 		y--;
 	}
-	oldest = as_cm_days(y, m, 1);
+	oldest = as_days_from_civil(y, m, 1);
 	if (*first < oldest) {
 		as_resp_arm_error(resp, 400, "BadRequest",
 			"Invalid timePeriod: the start date %s is more than 13 "
@@ -322,9 +323,9 @@ period_json(int64_t first, int64_t last)
 	char a[16], b[16];
 	int y, m, d;
 
-	as_cm_civil(first, &y, &m, &d);
+	as_civil_from_days(first, &y, &m, &d);
 	snprintf(a, sizeof(a), "%04d-%02d-%02d", y, m, d);
-	as_cm_civil(last, &y, &m, &d);
+	as_civil_from_days(last, &y, &m, &d);
 	snprintf(b, sizeof(b), "%04d-%02d-%02d", y, m, d);
 	return json_pack("{s:s,s:s}", "start", a, "end", b);
 }

@@ -47,6 +47,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "emulator/calendar.h"
 #include "emulator/costgen.h"
 #include "emulator/costgen_catalog.h"
 
@@ -74,21 +75,10 @@ fnv1a(const char *s)
 	return h;
 }
 
-static int
-days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return m >= 1 && m <= 12 ? d[m - 1] : 30;
-}
-
 int
 as_costgen_days(const as_partner *p)
 {
-	return days_in_month(p->year, p->month);
+	return as_days_in_month(p->year, p->month);
 }
 
 bool
@@ -288,7 +278,7 @@ setup_constants(as_costgen *g)
 int
 as_costgen_open(as_costgen **out, const as_partner *p, const as_cost_filter *f)
 {
-	int ndays = days_in_month(p->year, p->month);
+	int ndays = as_days_in_month(p->year, p->month);
 	as_costgen *g;
 
 	if (check_filter(p, f, ndays) != 0 ||
@@ -1260,7 +1250,7 @@ gencosts_partner(as_partner **p, const struct gencosts_args *a)
 {
 	as_partner_opts o;
 	char err[256];
-	uint64_t days = (uint64_t)days_in_month(a->year, a->month);
+	uint64_t days = (uint64_t)as_days_in_month(a->year, a->month);
 	uint64_t customers = (a->rows + 2u * 8u * days - 1) / (2u * 8u * days);
 
 	memset(&o, 0, sizeof(o));

@@ -4,6 +4,7 @@
  */
 #include "core/common.h"
 
+#include "emulator/calendar.h"
 #include "emulator/costmgmt.h"
 #include "emulator/partner.h"
 
@@ -140,47 +141,6 @@ as_cm_scope_filter(const as_cm_scope *sc, as_metric m, as_cost_filter *f)
 	f->subscription = sc->subscription;
 }
 
-/* ------------------------------------------------------------------ */
-/* Calendar (Howard Hinnant's days_from_civil, exact for all dates) */
-
-int64_t
-as_cm_days(int y, int m, int d)
-{
-	int64_t yy = y - (m <= 2);
-	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-	int64_t yoe = yy - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
-void
-as_cm_civil(int64_t z, int *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-int
-as_cm_month_days(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : d[m - 1];
-}
-
 static bool
 digits(const char *p, size_t n)
 {
@@ -203,9 +163,9 @@ as_cm_parse_day(const char *t, bool date_only)
 	y = (int)strtol(t, NULL, 10);
 	m = (t[5] - '0') * 10 + t[6] - '0';
 	d = (t[8] - '0') * 10 + t[9] - '0';
-	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > as_cm_month_days(y, m))
+	if (y < 1900 || m < 1 || m > 12 || d < 1 || d > as_days_in_month(y, m))
 		return INT64_MIN;
-	return as_cm_days(y, m, d);
+	return as_days_from_civil(y, m, d);
 }
 
 void
@@ -213,8 +173,8 @@ as_cm_period(const as_server *s, int64_t *first, int64_t *last)
 {
 	const as_partner *p = s->partner;
 
-	*first = as_cm_days(p->year, p->month, 1);
-	*last = *first + as_cm_month_days(p->year, p->month) - 1;
+	*first = as_days_from_civil(p->year, p->month, 1);
+	*last = *first + as_days_in_month(p->year, p->month) - 1;
 }
 
 void
@@ -224,7 +184,7 @@ as_cm_iso_time(int64_t ms, int frac, char *out, size_t outlen)
 	int64_t rest = ms - days * 86400000;
 	int y, m, d;
 
-	as_cm_civil(days, &y, &m, &d);
+	as_civil_from_days(days, &y, &m, &d);
 	if (frac == 0)
 		snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d,
 			(int)(rest / 3600000), (int)(rest / 60000 % 60),

@@ -40,13 +40,6 @@ int as_cm_scope_resolve(
 /* The cost line filter for a scope, whole month. */
 void as_cm_scope_filter(const as_cm_scope *sc, as_metric m, as_cost_filter *f);
 
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-int64_t as_cm_days(int y, int m, int d);
-/* The civil date of a day number. */
-void as_cm_civil(int64_t days, int *y, int *m, int *d);
-/* Days in a month. */
-int as_cm_month_days(int y, int m);
-
 /* Read "yyyy-MM-dd" (date_only) or an ISO date-time starting with one
  * ("2022-08-31T23:59:59+00:00"; only the date part counts).  Returns the
  * day number, or INT64_MIN when text is not a valid date. */

@@ -17,6 +17,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "emulator/calendar.h"
 #include "emulator/costmgmt.h"
 #include "emulator/partner.h"
 
@@ -522,8 +523,8 @@ parse_timeframe(as_server *s, json_t *body, int64_t *first, int64_t *last,
 		*last = p1;
 	} else if (strcasecmp(tf, "TheLastMonth") == 0 ||
 		   strcasecmp(tf, "TheLastBillingMonth") == 0) {
-		as_cm_civil(p0 - 1, &y, &m, &d);
-		*first = as_cm_days(y, m, 1);
+		as_civil_from_days(p0 - 1, &y, &m, &d);
+		*first = as_days_from_civil(y, m, 1);
 		*last = p0 - 1;
 	} else if (strcasecmp(tf, "WeekToDate") == 0) {
 		/* From the Sunday on or before now; day 0 was a Thursday. */
@@ -993,7 +994,7 @@ day_date(int64_t day, int granularity)
 {
 	int y, m, d;
 
-	as_cm_civil(day, &y, &m, &d);
+	as_civil_from_days(day, &y, &m, &d);
 	if (granularity == G_NONE)
 		return 0;
 	return (long)y * 10000 + m * 100 + (granularity == G_DAILY ? d : 1);

@@ -60,7 +60,7 @@ as_json_number_text(const char *literal)
 {
 	char buf[128];
 
-	snprintf(buf, sizeof(buf), "\x01%s", literal);
+	snprintf(buf, sizeof(buf), "%c%s", AS_NUM_MARK, literal);
 	return json_string(buf);
 }
 

@@ -13,6 +13,7 @@
 #include "emulator/armsim.h"
 #include "emulator/partner.h"
 #include "emulator/router.h"
+#include "core/alloc.h"
 #include "core/buf.h"
 
 #include <microhttpd.h>
@@ -181,33 +182,149 @@ as_req_query(const as_req *req, const char *name, char *out, size_t outlen)
 	return -1;
 }
 
-json_t *
-as_req_json(const as_req *req, as_resp *resp)
+/* ARM's 400 for a body that is not what the handler can read. */
+static json_t *
+req_json_bad(as_resp *resp, const char *why)
+{
+	as_resp_arm_error(resp, 400, "InvalidRequestContent",
+		"The request content was invalid and could not be "
+		"deserialized: %s.",
+		why);
+	return NULL;
+}
+
+/* text (len bytes) as a JSON object, or NULL with ARM's 400.  column:
+ * whether jansson's column is the client's (quoting numbers moves it). */
+static json_t *
+req_json_object(const char *text, size_t len, bool column, as_resp *resp)
 {
 	json_error_t e;
-	json_t *v;
+	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+	char why[256];
 
-	if (req->body_len == 0) {
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: the body is empty.");
-		return NULL;
-	}
-	v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
 	if (v == NULL) {
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: line %d, column %d: %s.",
-			e.line, e.column, e.text);
-		return NULL;
+		if (column)
+			snprintf(why, sizeof(why), "line %d, column %d: %s",
+				e.line, e.column, e.text);
+		else
+			snprintf(why, sizeof(why), "line %d: %s", e.line,
+				e.text);
+		return req_json_bad(resp, why);
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		as_resp_arm_error(resp, 400, "InvalidRequestContent",
-			"The request content was invalid and could not be "
-			"deserialized: expected a JSON object.");
-		return NULL;
+		return req_json_bad(resp, "expected a JSON object");
 	}
+	return v;
+}
+
+json_t *
+as_req_json(const as_req *req, as_resp *resp)
+{
+	if (req->body_len == 0)
+		return req_json_bad(resp, "the body is empty");
+	return req_json_object(req->body, req->body_len, true, resp);
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of the JSON number at p (RFC 8259 grammar), or 0. */
+static size_t
+json_number_len(const char *p, size_t avail)
+{
+	size_t i = 0;
+
+	if (i < avail && p[i] == '-')
+		i++;
+	if (i < avail && p[i] == '0')
+		i++;
+	else if (i < avail && is_digit(p[i]))
+		while (i < avail && is_digit(p[i]))
+			i++;
+	else
+		return 0;
+	if (i < avail && p[i] == '.') {
+		size_t d = ++i;
+		while (i < avail && is_digit(p[i]))
+			i++;
+		if (i == d)
+			return 0;
+	}
+	if (i < avail && (p[i] == 'e' || p[i] == 'E')) {
+		size_t d;
+		i++;
+		if (i < avail && (p[i] == '+' || p[i] == '-'))
+			i++;
+		d = i;
+		while (i < avail && is_digit(p[i]))
+			i++;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
+/* body with every number token turned into "\u0001<literal>"; NULL when
+ * a string holds U+0001 itself (the marker; no Azure client sends it). */
+static char *
+quote_numbers(const char *body, size_t len)
+{
+	cb_buf out = CB_BUF_INIT;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = body[i];
+
+		if (in_str) {
+			if (c == '\\' && i + 1 < len) {
+				if (body[i + 1] == 'u' && i + 5 < len &&
+					strncasecmp(body + i + 2, "0001", 4) ==
+						0)
+					goto fail;
+				cb__buf_putc(&out, c);
+				c = body[++i];
+			} else if (c == '"') {
+				in_str = false;
+			}
+			cb__buf_putc(&out, c);
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+		} else if (c == '-' || is_digit(c)) {
+			size_t n = json_number_len(body + i, len - i);
+			if (n > 0) {
+				cb__buf_printf(&out, "\"\\u0001%.*s\"", (int)n,
+					body + i);
+				i += n - 1;
+				continue;
+			}
+		}
+		cb__buf_putc(&out, c);
+	}
+	return cb__buf_detach(&out);
+fail:
+	cb_buf_dispose(&out);
+	return NULL;
+}
+
+json_t *
+as_req_json_exact(const as_req *req, as_resp *resp)
+{
+	char *text;
+	json_t *v;
+
+	if (req->body_len == 0)
+		return req_json_bad(resp, "the body is empty");
+	if ((text = quote_numbers(req->body, req->body_len)) == NULL)
+		return req_json_bad(
+			resp, "a string holds the control character U+0001");
+	v = req_json_object(text, strlen(text), false, resp);
+	cb__free(text);
 	return v;
 }
 

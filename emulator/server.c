@@ -223,6 +223,13 @@ as_req_json(const as_req *req, as_resp *resp)
 {
 	if (req->body_len == 0)
 		return req_json_bad(resp, "the body is empty");
+	/* A string starting with U+0001 would come back out of
+	 * as_json_dump() as a bare number when a handler echoes the body
+	 * (a cost details manifest echoes its request): refuse it, as
+	 * as_req_json_exact() does.  JSON can only spell it escaped. */
+	if (strstr(req->body, "\\u0001") != NULL)
+		return req_json_bad(
+			resp, "a string holds the control character U+0001");
 	return req_json_object(req->body, req->body_len, true, resp);
 }
 

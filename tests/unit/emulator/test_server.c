@@ -133,6 +133,34 @@ test_health_names_the_registered_application(void **state)
 	as_server_stop(s);
 }
 
+/* A handler that echoes its request (a cost details manifest does) must
+ * never see a string armsim would write back as a bare number. */
+static void
+test_body_with_the_number_marker_is_refused(void **state)
+{
+	as_server *s = start();
+	cb_test_reply r;
+	char target[512];
+
+	(void)state;
+	snprintf(target, sizeof(target),
+		"/providers/Microsoft.Billing/billingAccounts/%s/providers/"
+		"Microsoft.CostManagement/generateCostDetailsReport?api-"
+		"version=2025-03-01",
+		as_test_mpa(s));
+	as_test_call(s, &r, "POST", target, "Content-Type: application/json",
+		"{\"metric\":\"\\u0001\"}");
+	assert_int_equal(400, r.status);
+	assert_string_equal(
+		"{\"error\":{\"code\":\"InvalidRequestContent\",\"message\":"
+		"\"The request content was invalid and could not be "
+		"deserialized: a string holds the control character "
+		"U+0001.\"}}",
+		r.body);
+	cb_test_reply_free(&r);
+	as_server_stop(s);
+}
+
 static void
 test_json_money_is_exact(void **state)
 {
@@ -164,6 +192,7 @@ main(void)
 			test_unknown_route_is_an_arm_error_and_a_violation),
 		cmocka_unit_test(test_request_log_redacts_secret_parameters),
 		cmocka_unit_test(test_health_names_the_registered_application),
+		cmocka_unit_test(test_body_with_the_number_marker_is_refused),
 		cmocka_unit_test(test_json_money_is_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,12 @@
 #include <string.h>
 #include <cmocka.h>
 
+/* Cost Management limits for tests that make more reports and queries
+ * than Azure allows in a minute; throttling has its own tests. */
+#define AS_TEST_CM_THROTTLE                                      \
+	"costdetails-scope=10000/min,costdetails-app=10000/min," \
+	"qpu=10000/min"
+
 /* Defaults for tests: plain http, a small partner. */
 static inline void
 as_test_options(as_options *o, unsigned customers)

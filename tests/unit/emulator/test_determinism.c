@@ -29,8 +29,7 @@ start(uint64_t seed)
 	o.lro_polls = 0;
 	o.retry_after_s = 0;
 	o.blob_rows = 40;
-	o.throttle = "costdetails-scope=10000/min,costdetails-app=10000/min,"
-		     "qpu=10000/min";
+	o.throttle = AS_TEST_CM_THROTTLE;
 	return as_test_start(&o);
 }
 

@@ -8,66 +8,37 @@
 #include "core/common.h"
 
 #include "core/buf.h"
-#include "emulator/armsim.h"
 #include "emulator/costgen.h"
-#include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
-#include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <cmocka.h>
 
-#define API "2025-03-01"
-#define CM  "/providers/Microsoft.CostManagement"
+#define API  "2025-03-01"
+#define CM   "/providers/Microsoft.CostManagement"
+#define JSON "Content-Type: application/json"
 
 static as_server *
 start(unsigned page_size)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 3;
+	as_test_options(&o, 3);
 	o.page_size = page_size;
-	/* These tests make more reports and queries than Azure's limits
-	 * allow in a minute; throttling has its own tests. */
-	o.throttle = "costdetails-scope=10000/min,costdetails-app=10000/min,"
-		     "qpu=10000/min";
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
+	o.throttle = AS_TEST_CM_THROTTLE;
+	return as_test_start(&o);
 }
 
-/* POST body to url (absolute) with a bearer token. */
-static void
-post_url(as_server *s, cb_test_reply *r, const char *url, const char *body)
-{
-	char tok[4096], hdr[4200];
-
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(hdr, sizeof(hdr),
-		"Authorization: Bearer %s\nContent-Type: application/json",
-		tok);
-	assert_int_equal(0, cb_test_fetch(r, "POST", url, hdr, body));
-}
-
-/* POST {base}/{scope}/providers/Microsoft.CostManagement/{what}. */
+/* POST body to {scope}/providers/Microsoft.CostManagement/{what}. */
 static void
 post(as_server *s, cb_test_reply *r, const char *scope, const char *what,
 	const char *body)
 {
-	char base[128], url[2048];
+	char target[2048];
 
-	as_server_base(s, base, sizeof(base));
-	snprintf(url, sizeof(url), "%s/%s" CM "/%s?api-version=" API, base,
-		scope, what);
-	post_url(s, r, url, body);
+	snprintf(target, sizeof(target), "/%s" CM "/%s?api-version=" API, scope,
+		what);
+	as_test_call(s, r, "POST", target, JSON, body);
 }
 
 static void
@@ -401,7 +372,7 @@ test_paging_through_next_link(void **state)
 		scope);
 	for (;;) {
 		json_t *v, *next;
-		post_url(s, &r, url, body);
+		as_test_call(s, &r, "POST", url, JSON, body);
 		assert_int_equal(200, r.status);
 		v = json_loads(r.body, 0, NULL);
 		/* The pages' rows, joined as text: exact money kept. */
@@ -442,7 +413,7 @@ test_paging_through_next_link(void **state)
 	snprintf(url, sizeof(url),
 		"%s/%s" CM "/query?api-version=" API "&$skiptoken=xyz", base,
 		scope);
-	post_url(s, &r, url, body);
+	as_test_call(s, &r, "POST", url, JSON, body);
 	assert_int_equal(400, r.status);
 	assert_string_equal("{\"error\":{\"code\":\"InvalidSkipToken\","
 			    "\"message\":\"The $skiptoken 'xyz' is not "

@@ -86,4 +86,22 @@ as_test_call(as_server *s, cb_test_reply *r, const char *method,
 	assert_int_equal(0, cb_test_fetch(r, method, url, hdr, body));
 }
 
+/* as_test_call, then the exact status, and the exact body want unless
+ * want is NULL ("" for an empty body). */
+static inline void
+as_test_expect(as_server *s, const char *method, const char *target,
+	const char *extra_header, const char *body, long status,
+	const char *want)
+{
+	cb_test_reply r;
+
+	as_test_call(s, &r, method, target, extra_header, body);
+	if (r.status != status)
+		fail_msg("%s %s: %ld, not %ld: %s", method, target, r.status,
+			status, r.body);
+	if (want != NULL)
+		assert_string_equal(want, r.body);
+	cb_test_reply_free(&r);
+}
+
 #endif

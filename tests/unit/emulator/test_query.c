@@ -227,6 +227,25 @@ by_family(const as_partner *p, const as_cost_row *r)
 	return r->service_family;
 }
 
+/* A Query at scope: 200, the columns (unless NULL) in the answer, and
+ * exactly the rows of f's lines, grouped by group, per day when daily,
+ * of service family only (unless NULL). */
+static void
+expect_rows(as_server *s, const char *scope, const char *body,
+	const char *columns, const as_cost_filter *f, group_fn group,
+	bool daily, const char *only)
+{
+	cb_test_reply r;
+
+	post(s, &r, scope, "query", body);
+	if (r.status != 200)
+		fail_msg("%s: %ld %s", body, r.status, r.body);
+	if (columns != NULL && strstr(r.body, columns) == NULL)
+		fail_msg("%s: not %s in %s", body, columns, r.body);
+	assert_rows(&r, expected_rows(s, f, group, daily, only));
+	cb_test_reply_free(&r);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -239,31 +258,26 @@ test_totals_by_currency(void **state)
 
 	(void)state;
 	account_scope(s, scope, sizeof(scope));
-	post(s, &r, scope, "query",
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
+	expect_rows(s, scope,
 		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
-		"\"dataset\":{\"granularity\":\"None\"}}");
-	assert_int_equal(200, r.status);
-	assert_non_null(strstr(r.body,
+		"\"dataset\":{\"granularity\":\"None\"}}",
 		"\"type\":\"microsoft.costmanagement/Query\",\"properties\":{"
 		"\"nextLink\":null,\"columns\":[{\"name\":\"PreTaxCost\","
 		"\"type\":\"Number\"},{\"name\":\"Currency\",\"type\":"
-		"\"String\"}],\"rows\":"));
-	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
-	assert_rows(&r, expected_rows(s, &f, NULL, false, NULL));
-	cb_test_reply_free(&r);
+		"\"String\"}],\"rows\":",
+		&f, NULL, false, NULL);
 
 	/* AmortizedCost is the other view of the month. */
-	post(s, &r, scope, "query",
-		"{\"type\":\"AmortizedCost\",\"timeframe\":\"Custom\","
-		"\"timePeriod\":{\"from\":\"2026-10-01T00:00:00+00:00\","
-		"\"to\":\"2026-10-10T23:59:59+00:00\"},\"dataset\":{"
-		"\"granularity\":\"None\"}}");
-	assert_int_equal(200, r.status);
 	as_cost_filter_init(&f, AS_METRIC_AMORTIZED, 0);
 	f.first_day = 1;
 	f.last_day = 10;
-	assert_rows(&r, expected_rows(s, &f, NULL, false, NULL));
-	cb_test_reply_free(&r);
+	expect_rows(s, scope,
+		"{\"type\":\"AmortizedCost\",\"timeframe\":\"Custom\","
+		"\"timePeriod\":{\"from\":\"2026-10-01T00:00:00+00:00\","
+		"\"to\":\"2026-10-10T23:59:59+00:00\"},\"dataset\":{"
+		"\"granularity\":\"None\"}}",
+		NULL, &f, NULL, false, NULL);
 
 	/* The last month holds no lines: no rows. */
 	post(s, &r, scope, "query",
@@ -281,26 +295,22 @@ test_daily_rows_at_subscription(void **state)
 	const as_partner *p = s->partner;
 	char scope[128];
 	as_cost_filter f;
-	cb_test_reply r;
 
 	(void)state;
 	snprintf(scope, sizeof(scope), "subscriptions/%s",
 		p->subscriptions[3].id);
-	post(s, &r, scope, "query",
-		"{\"type\":\"ActualCost\",\"timeframe\":\"MonthToDate\","
-		"\"dataset\":{\"granularity\":\"Daily\",\"aggregation\":{"
-		"\"totalCost\":{\"name\":\"Cost\",\"function\":\"Sum\"}}}}");
-	assert_int_equal(200, r.status);
-	assert_non_null(strstr(r.body,
-		"\"columns\":[{\"name\":\"Cost\",\"type\":\"Number\"},{"
-		"\"name\":\"UsageDate\",\"type\":\"Number\"},{\"name\":"
-		"\"Currency\",\"type\":\"String\"}]"));
 	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
 	f.subscription = 3;
 	f.customer = p->subscriptions[3].customer;
 	f.profile = p->subscriptions[3].profile;
-	assert_rows(&r, expected_rows(s, &f, NULL, true, NULL));
-	cb_test_reply_free(&r);
+	expect_rows(s, scope,
+		"{\"type\":\"ActualCost\",\"timeframe\":\"MonthToDate\","
+		"\"dataset\":{\"granularity\":\"Daily\",\"aggregation\":{"
+		"\"totalCost\":{\"name\":\"Cost\",\"function\":\"Sum\"}}}}",
+		"\"columns\":[{\"name\":\"Cost\",\"type\":\"Number\"},{"
+		"\"name\":\"UsageDate\",\"type\":\"Number\"},{\"name\":"
+		"\"Currency\",\"type\":\"String\"}]",
+		&f, NULL, true, NULL);
 	as_server_stop(s);
 }
 
@@ -311,42 +321,35 @@ test_grouping_by_customer_and_service_family(void **state)
 	const as_partner *p = s->partner;
 	char scope[512];
 	as_cost_filter f;
-	cb_test_reply r;
 
 	(void)state;
 	account_scope(s, scope, sizeof(scope));
-	post(s, &r, scope, "query",
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
+	expect_rows(s, scope,
 		"{\"type\":\"Usage\",\"timeframe\":\"BillingMonthToDate\","
 		"\"dataset\":{\"granularity\":\"None\",\"aggregation\":{"
 		"\"totalCost\":{\"name\":\"PreTaxCost\",\"function\":\"Sum\"}},"
 		"\"grouping\":[{\"type\":\"Dimension\",\"name\":"
-		"\"CustomerName\"}]}}");
-	assert_int_equal(200, r.status);
-	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
-	assert_rows(&r, expected_rows(s, &f, by_customer, false, NULL));
-	cb_test_reply_free(&r);
+		"\"CustomerName\"}]}}",
+		NULL, &f, by_customer, false, NULL);
 
 	customer_scope(s, 2, scope, sizeof(scope));
-	post(s, &r, scope, "query",
-		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
-		"\"dataset\":{\"granularity\":\"Daily\",\"grouping\":[{"
-		"\"type\":\"Dimension\",\"name\":\"ServiceFamily\"}]}}");
-	assert_int_equal(200, r.status);
 	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
 	f.customer = 2;
 	f.profile = p->customers[2].profile;
-	assert_rows(&r, expected_rows(s, &f, by_family, true, NULL));
-	cb_test_reply_free(&r);
+	expect_rows(s, scope,
+		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
+		"\"dataset\":{\"granularity\":\"Daily\",\"grouping\":[{"
+		"\"type\":\"Dimension\",\"name\":\"ServiceFamily\"}]}}",
+		NULL, &f, by_family, true, NULL);
 
 	/* A filter: only Compute (values compare case-insensitively). */
-	post(s, &r, scope, "query",
+	expect_rows(s, scope,
 		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
 		"\"dataset\":{\"granularity\":\"None\",\"filter\":{"
 		"\"dimensions\":{\"name\":\"ServiceFamily\",\"operator\":"
-		"\"In\",\"values\":[\"compute\"]}}}}");
-	assert_int_equal(200, r.status);
-	assert_rows(&r, expected_rows(s, &f, NULL, false, "Compute"));
-	cb_test_reply_free(&r);
+		"\"In\",\"values\":[\"compute\"]}}}}",
+		NULL, &f, NULL, false, "Compute");
 	as_server_stop(s);
 }
 

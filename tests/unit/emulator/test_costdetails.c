@@ -222,9 +222,7 @@ test_report_lro_manifest_and_blobs(void **state)
 		total, json_integer_value(json_object_get(man, "byteCount")));
 
 	/* Polling again answers the same result. */
-	as_test_call(s, &r, "GET", loc, NULL, NULL);
-	assert_int_equal(200, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", loc, NULL, NULL, 200, NULL);
 	json_decref(res);
 	free(loc);
 	as_server_stop(s);
@@ -409,14 +407,10 @@ test_status_spelling_and_unknown_operation(void **state)
 		"/%s" CM "/costDetailsOperationResults/"
 		"00000000-0000-0000-0000-000000000000?api-version=" API,
 		scope);
-	as_test_call(s, &r, "GET", target, NULL, NULL);
-	assert_int_equal(404, r.status);
-	assert_string_equal(
+	as_test_expect(s, "GET", target, NULL, NULL, 404,
 		"{\"error\":{\"code\":\"NotFound\",\"message\":\"The cost "
 		"details operation '00000000-0000-0000-0000-000000000000' was "
-		"not found for this scope.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+		"not found for this scope.\"}}");
 	free(loc);
 	as_server_stop(s);
 }
@@ -811,9 +805,7 @@ test_pricesheet_download(void **state)
 	assert_string_equal(want, loc);
 	cb_test_reply_free(&r);
 	sleep_ms(1000);
-	as_test_call(s, &r, "GET", loc, NULL, NULL);
-	assert_int_equal(202, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", loc, NULL, NULL, 202, NULL);
 	sleep_ms(1000);
 	as_test_call(s, &r, "GET", loc, NULL, NULL);
 	assert_int_equal(200, r.status);
@@ -830,9 +822,7 @@ test_pricesheet_download(void **state)
 		"billingProfiles/%s/invoices/T000940677" CM
 		"/pricesheets/default/download?api-version=" API,
 		p->accounts[0].name, p->profiles[0].name);
-	as_test_call(s, &r, "POST", target, NULL, NULL);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "POST", target, NULL, NULL, 404, NULL);
 	as_server_stop(s);
 }
 

@@ -702,19 +702,6 @@ example_request(const char *rel)
 	return t;
 }
 
-static void
-assert_shape(const char *rel, const char *status, const char *actual,
-	const char *const *ignore)
-{
-	char *want = cb_test_example_response(rel, status);
-	char why[512];
-
-	assert_non_null(want);
-	if (!cb_test_json_shape(want, actual, ignore, why, sizeof(why)))
-		fail_msg("%s %s: %s\n%s", rel, status, why, actual);
-	free(want);
-}
-
 /* The examples' filter.and[] holds a dimensions item then tags items;
  * jsonshape compares every item with the first, so neither member can be
  * required of every item (armsim answers both, as sent). */
@@ -750,7 +737,7 @@ expect_shape(cb_test_reply *r, long status, const char *rel,
 		fail_msg("%s: %ld, not %ld: %s", rel, r->status, status,
 			r->body);
 	snprintf(st, sizeof(st), "%ld", status);
-	assert_shape(rel, st, r->body, ignore);
+	as_test_assert_shape(rel, st, r->body, ignore);
 	cb_test_reply_free(r);
 }
 

@@ -75,12 +75,7 @@ expect(as_server *s, const char *method, const char *target, const char *body,
 	cb_test_reply r;
 
 	assert_int_equal(0, fetch(s, &r, method, target, body));
-	if (r.status != status)
-		fail_msg("%s %s: %ld, not %ld: %s", method, target, r.status,
-			status, r.body);
-	if (want != NULL)
-		assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	as_test_check(&r, method, target, status, want);
 }
 
 /* POST a plan; expect status, and body when not NULL. */

@@ -69,19 +69,6 @@ generator_total(
 	as_costgen_free(g);
 }
 
-static void
-assert_shape(const char *rel, const char *status, const char *actual,
-	const char *const *ignore)
-{
-	char *want = cb_test_example_response(rel, status);
-	char why[512];
-
-	assert_non_null(want);
-	if (!cb_test_json_shape(want, actual, ignore, why, sizeof(why)))
-		fail_msg("%s %s: %s", rel, status, why);
-	free(want);
-}
-
 /* A customer's usage details, query appended to the api-version. */
 static void
 usage_path(as_server *s, const char *customer, const char *query, char *out,
@@ -128,8 +115,9 @@ test_modern_usage_details_page_through_every_line(void **state)
 		free(next);
 		assert_int_equal(200, r.status);
 		if (pages++ == 0)
-			assert_shape("Microsoft.Consumption/2024-08-01/"
-				     "UsageDetailsListByMCACustomer.json",
+			as_test_assert_shape(
+				"Microsoft.Consumption/2024-08-01/"
+				"UsageDetailsListByMCACustomer.json",
 				"200", r.body, own_tags);
 		assert_non_null(strstr(r.body, "\"kind\":\"modern\""));
 		sum_field(r.body, "costInBillingCurrency", &sum, &count);
@@ -202,8 +190,9 @@ test_legacy_usage_details_under_a_billing_period(void **state)
 		sub->id);
 	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
-	assert_shape("Microsoft.Consumption/2024-08-01/UsageDetailsList.json",
-		"200", r.body, own_tags);
+	as_test_assert_shape(
+		"Microsoft.Consumption/2024-08-01/UsageDetailsList.json", "200",
+		r.body, own_tags);
 	assert_non_null(strstr(r.body, "\"kind\":\"legacy\""));
 	assert_null(strstr(r.body, "\"kind\":\"modern\""));
 	assert_null(strstr(r.body, "nextLink"));
@@ -244,8 +233,8 @@ test_price_sheet_pages_inside_properties(void **state)
 		sub->id);
 	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
-	assert_shape("Microsoft.Consumption/2024-08-01/PriceSheet.json", "200",
-		r.body, ignore);
+	as_test_assert_shape("Microsoft.Consumption/2024-08-01/PriceSheet.json",
+		"200", r.body, ignore);
 	v = json_loads(r.body, 0, NULL);
 	snprintf(id, sizeof(id),
 		"/subscriptions/%s/providers/Microsoft.Billing/billingPeriods/"

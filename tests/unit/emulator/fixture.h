@@ -8,14 +8,22 @@
 
 #include "emulator/armsim.h"
 #include "emulator/partner.h"
+#include "tests/support/jsonshape.h"
 #include "tests/support/webclient.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+/* Cost Management limits for tests that make more reports and queries
+ * than Azure allows in a minute; throttling has its own tests. */
+#define AS_TEST_CM_THROTTLE                                      \
+	"costdetails-scope=10000/min,costdetails-app=10000/min," \
+	"qpu=10000/min"
 
 /* Defaults for tests: plain http, a small partner. */
 static inline void
@@ -78,6 +86,47 @@ as_test_call(as_server *s, cb_test_reply *r, const char *method,
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s%s%s", tok,
 		extra_header ? "\n" : "", extra_header ? extra_header : "");
 	assert_int_equal(0, cb_test_fetch(r, method, url, hdr, body));
+}
+
+/* r's exact status, and its exact body want unless want is NULL ("" for
+ * an empty body); frees r.  method and target say what was asked. */
+static inline void
+as_test_check(cb_test_reply *r, const char *method, const char *target,
+	long status, const char *want)
+{
+	if (r->status != status)
+		fail_msg("%s %s: %ld, not %ld: %s", method, target, r->status,
+			status, r->body);
+	if (want != NULL)
+		assert_string_equal(want, r->body);
+	cb_test_reply_free(r);
+}
+
+/* as_test_call, then as_test_check. */
+static inline void
+as_test_expect(as_server *s, const char *method, const char *target,
+	const char *extra_header, const char *body, long status,
+	const char *want)
+{
+	cb_test_reply r;
+
+	as_test_call(s, &r, method, target, extra_header, body);
+	as_test_check(&r, method, target, status, want);
+}
+
+/* actual has the shape of the Azure example rel's answer with that
+ * status (tests/support/jsonshape.h), but for the ignore paths. */
+static inline void
+as_test_assert_shape(const char *rel, const char *status, const char *actual,
+	const char *const *ignore)
+{
+	char *want = cb_test_example_response(rel, status);
+	char why[512];
+
+	assert_non_null(want);
+	if (!cb_test_json_shape(want, actual, ignore, why, sizeof(why)))
+		fail_msg("%s %s: %s\n%s", rel, status, why, actual);
+	free(want);
 }
 
 #endif

@@ -9,22 +9,14 @@
 
 #include "core/common.h"
 
-#include "emulator/armsim.h"
 #include "emulator/costgen.h"
-#include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
 #include "tests/support/testsupport.h"
-#include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
 #include <dirent.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <cmocka.h>
 
 #define BA   "/providers/Microsoft.Billing/billingAccounts/"
 #define V24  "api-version=2024-04-01"
@@ -39,9 +31,8 @@
 typedef struct {
 	as_server *s;
 	const as_partner *p;
-	char auth[4096]; /* "Authorization: Bearer ..." */
-	char mpa[256];   /* the MPA account name with ':' as %3A */
-	char mca[256];   /* the MCA account name, ':' unescaped */
+	char mpa[256]; /* the MPA account name with ':' as %3A */
+	char mca[256]; /* the MCA account name, ':' unescaped */
 	char base[128];
 } fx;
 
@@ -49,21 +40,15 @@ static void
 start(fx *f, unsigned page_size, unsigned lro_polls, unsigned retry_after)
 {
 	as_options o;
-	char err[512], tok[4000];
 	const char *colon;
 
 	memset(f, 0, sizeof(*f));
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 8;
+	as_test_options(&o, 8);
 	o.page_size = page_size;
 	o.lro_polls = lro_polls;
 	o.retry_after_s = retry_after;
-	if (as_server_start(&f->s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
+	f->s = as_test_start(&o);
 	f->p = f->s->partner;
-	assert_int_equal(0, as_entra_issue(f->s, tok, sizeof(tok)));
-	snprintf(f->auth, sizeof(f->auth), "Authorization: Bearer %s", tok);
 	/* SDKs send the account name's ':' percent-encoded. */
 	colon = strchr(f->p->accounts[0].name, ':');
 	assert_non_null(colon);
@@ -80,18 +65,14 @@ stop(fx *f)
 	as_server_stop(f->s);
 }
 
+#define JSON_TYPE "Content-Type: application/json"
+
 /* target is a path and query on armsim, or an absolute URL. */
 static void
 req(fx *f, cb_test_reply *r, const char *method, const char *target,
 	const char *body)
 {
-	char url[8192], headers[4200];
-
-	snprintf(url, sizeof(url), "%s%s",
-		strncmp(target, "http", 4) == 0 ? "" : f->base, target);
-	snprintf(headers, sizeof(headers), "%s%s", f->auth,
-		body ? "\nContent-Type: application/json" : "");
-	assert_int_equal(0, cb_test_fetch(r, method, url, headers, body));
+	as_test_call(f->s, r, method, target, body ? JSON_TYPE : NULL, body);
 }
 
 static void reqf(fx *f, cb_test_reply *r, const char *method, const char *body,
@@ -110,6 +91,26 @@ reqf(fx *f, cb_test_reply *r, const char *method, const char *body,
 	req(f, r, method, target, body);
 }
 
+/* The request must answer exactly status and, unless want is NULL,
+ * exactly the body want. */
+static void expectf(fx *f, long status, const char *want, const char *method,
+	const char *body, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static void
+expectf(fx *f, long status, const char *want, const char *method,
+	const char *body, const char *fmt, ...)
+{
+	char target[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(target, sizeof(target), fmt, ap);
+	va_end(ap);
+	as_test_expect(f->s, method, target, body ? JSON_TYPE : NULL, body,
+		status, want);
+}
+
 static json_t *
 parse(const cb_test_reply *r)
 {
@@ -118,6 +119,30 @@ parse(const cb_test_reply *r)
 
 	if (v == NULL)
 		fail_msg("not JSON (%s): %.300s", e.text, r->body);
+	return v;
+}
+
+/* GET: exactly status, and the answer parsed. */
+static json_t *getf(fx *f, long status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static json_t *
+getf(fx *f, long status, const char *fmt, ...)
+{
+	char target[4096];
+	cb_test_reply r;
+	va_list ap;
+	json_t *v;
+
+	va_start(ap, fmt);
+	vsnprintf(target, sizeof(target), fmt, ap);
+	va_end(ap);
+	req(f, &r, "GET", target, NULL);
+	if (r.status != status)
+		fail_msg("GET %s: %ld, not %ld: %s", target, r.status, status,
+			r.body);
+	v = parse(&r);
+	cb_test_reply_free(&r);
 	return v;
 }
 
@@ -184,9 +209,7 @@ test_accounts(void **state)
 		a->name);
 	assert_string_equal("Woodgrove Cloud Partners", a->display);
 
-	reqf(&f, &r, "GET", NULL, BA "?" V24);
-	assert_int_equal(200, r.status);
-	v = parse(&r);
+	v = getf(&f, 200, BA "?" V24);
 	assert_int_equal(2, json_array_size(json_object_get(v, "value")));
 	assert_null(json_object_get(v, "nextLink"));
 	assert_string_equal(a->name, str_at(v, "value.0.name"));
@@ -200,7 +223,6 @@ test_accounts(void **state)
 	assert_string_equal("2019-05-31T00:00:00.0000000Z",
 		str_at(v, "value.0.systemData.createdAt"));
 	json_decref(v);
-	cb_test_reply_free(&r);
 
 	/* Get, %3A-encoded, in upper case: ids keep the real name. */
 	snprintf(upper, sizeof(upper), "%s", f.mpa);
@@ -233,13 +255,11 @@ test_accounts(void **state)
 	assert_string_equal(want, r.body);
 	cb_test_reply_free(&r);
 
-	reqf(&f, &r, "GET", NULL, BA "nope%%3Anope_2019-01-01?" V24);
-	assert_int_equal(404, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"BillingAccountNotFound\","
-			    "\"message\":\"Billing account 'nope:nope_2019-"
-			    "01-01' was not found.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 404,
+		"{\"error\":{\"code\":\"BillingAccountNotFound\","
+		"\"message\":\"Billing account 'nope:nope_2019-"
+		"01-01' was not found.\"}}",
+		"GET", NULL, BA "nope%%3Anope_2019-01-01?" V24);
 	stop(&f);
 }
 
@@ -254,9 +274,7 @@ test_profiles(void **state)
 
 	(void)state;
 	start(&f, 100, 0, 0);
-	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles?" V24, f.mpa);
-	assert_int_equal(200, r.status);
-	v = parse(&r);
+	v = getf(&f, 200, BA "%s/billingProfiles?" V24, f.mpa);
 	assert_int_equal(3, json_array_size(json_object_get(v, "value")));
 	assert_string_equal("USD", str_at(v, "value.0.properties.currency"));
 	assert_string_equal("EUR", str_at(v, "value.1.properties.currency"));
@@ -273,7 +291,6 @@ test_profiles(void **state)
 				"properties"),
 			"invoiceDay")));
 	json_decref(v);
-	cb_test_reply_free(&r);
 
 	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles?" V20, f.mca);
 	v = parse(&r);
@@ -286,9 +303,6 @@ test_profiles(void **state)
 	/* Get, 2019-10-01-preview: the thin body, exactly. */
 	bp = &f.p->profiles[1];
 	profile_id(&f, 1, bpid, sizeof(bpid));
-	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles/%s?" VPRE, f.mpa,
-		bp->name);
-	assert_int_equal(200, r.status);
 	snprintf(want, sizeof(want),
 		"{\"id\":\"%s\",\"name\":\"%s\",\"type\":\"Microsoft.Billing/"
 		"billingAccounts/billingProfiles\",\"properties\":{"
@@ -299,20 +313,17 @@ test_profiles(void **state)
 		"for DevTest\"}],\"hasReadAccess\":true,\"systemId\":\"%s\","
 		"\"status\":\"Active\",\"spendingLimit\":\"Off\"}}",
 		bpid, bp->name, bp->display, bp->system_id);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 200, want, "GET", NULL, BA "%s/billingProfiles/%s?" VPRE,
+		f.mpa, bp->name);
 
 	/* A profile of the other account is not under this one. */
-	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles/%s?" V24, f.mpa,
-		f.p->profiles[3].name);
-	assert_int_equal(404, r.status);
 	snprintf(want, sizeof(want),
 		"{\"error\":{\"code\":\"BillingProfileNotFound\",\"message\":"
 		"\"Billing profile '%s' was not found in billing account "
 		"'%s'.\"}}",
 		f.p->profiles[3].name, f.p->accounts[0].name);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 404, want, "GET", NULL, BA "%s/billingProfiles/%s?" V24,
+		f.mpa, f.p->profiles[3].name);
 	stop(&f);
 }
 
@@ -344,9 +355,7 @@ test_customers(void **state)
 
 	(void)state;
 	start(&f, 100, 0, 0);
-	reqf(&f, &r, "GET", NULL, BA "%s/customers?" V24, f.mpa);
-	assert_int_equal(200, r.status);
-	v = parse(&r);
+	v = getf(&f, 200, BA "%s/customers?" V24, f.mpa);
 	assert_int_equal(8, json_array_size(json_object_get(v, "value")));
 	assert_int_equal(
 		8, json_integer_value(json_object_get(v, "totalCount")));
@@ -364,7 +373,6 @@ test_customers(void **state)
 			    "billingProfiles/customers",
 		str_at(v, "value.5.type"));
 	json_decref(v);
-	cb_test_reply_free(&r);
 
 	/* By profile: profile 1 holds customers 1, 4, 7. */
 	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles/%s/customers?" V20,
@@ -378,22 +386,17 @@ test_customers(void **state)
 	cb_test_reply_free(&r);
 
 	/* MCA has no customers: refused, not empty. */
-	reqf(&f, &r, "GET", NULL, BA "%s/customers?" V24, f.mca);
-	assert_int_equal(400, r.status);
 	snprintf(want, sizeof(want),
 		"{\"error\":{\"code\":\"InvalidBillingAccountType\","
 		"\"message\":\"The operation is supported only for billing "
 		"accounts with agreement type MicrosoftPartnerAgreement; "
 		"'%s' has agreement type MicrosoftCustomerAgreement.\"}}",
 		f.mca);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 400, want, "GET", NULL, BA "%s/customers?" V24, f.mca);
 
 	/* Get, 2020-05-01, exactly. */
 	c = &f.p->customers[DIRECT];
 	profile_id(&f, c->profile, bpid, sizeof(bpid));
-	reqf(&f, &r, "GET", NULL, BA "%s/customers/%s?" V20, f.mpa, c->id);
-	assert_int_equal(200, r.status);
 	snprintf(want, sizeof(want),
 		"{\"id\":\"" BA "%s/customers/%s\",\"name\":\"%s\",\"type\":"
 		"\"Microsoft.Billing/billingAccounts/customers\","
@@ -401,8 +404,8 @@ test_customers(void **state)
 		"\"%s\",\"billingProfileDisplayName\":\"%s\"}}",
 		f.p->accounts[0].name, c->id, c->id, c->display, bpid,
 		f.p->profiles[c->profile].display);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 200, want, "GET", NULL, BA "%s/customers/%s?" V20, f.mpa,
+		c->id);
 
 	/* $expand: plans and the reseller of an indirect customer. */
 	c = &f.p->customers[INDIRECT];
@@ -468,42 +471,32 @@ test_customers(void **state)
 	json_decref(v);
 	cb_test_reply_free(&r);
 	qenc("status eq 'Active'", filt, sizeof(filt));
-	reqf(&f, &r, "GET", NULL, BA "%s/customers?" V24 "&$filter=%s", f.mpa,
-		filt);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidFilter\","
-			    "\"message\":\"The $filter 'status eq 'Active'' "
-			    "is not supported; armsim understands "
-			    "\\\"displayName eq '<name>'\\\".\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidFilter\","
+		"\"message\":\"The $filter 'status eq 'Active'' "
+		"is not supported; armsim understands "
+		"\\\"displayName eq '<name>'\\\".\"}}",
+		"GET", NULL, BA "%s/customers?" V24 "&$filter=%s", f.mpa, filt);
 
 	/* Unknown customer; a customer under another profile. */
-	reqf(&f, &r, "GET", NULL,
-		BA "%s/customers/00000000-0000-4000-8000-000000000000?" V24,
-		f.mpa);
-	assert_int_equal(404, r.status);
 	snprintf(want, sizeof(want),
 		"{\"error\":{\"code\":\"CustomerNotFound\",\"message\":"
 		"\"Customer '00000000-0000-4000-8000-000000000000' was not "
 		"found in billing account '%s'.\"}}",
 		f.p->accounts[0].name);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles/%s/customers/%s?" V24,
-		f.mpa, f.p->profiles[1].name, f.p->customers[0].id);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL, BA "%s/billingProfiles/%s/customers/%s?" V24,
-		f.mpa, f.p->profiles[0].name, f.p->customers[0].id);
-	assert_int_equal(200, r.status);
-	v = parse(&r);
+	expectf(&f, 404, want, "GET", NULL,
+		BA "%s/customers/00000000-0000-4000-8000-000000000000?" V24,
+		f.mpa);
+	expectf(&f, 404, NULL, "GET", NULL,
+		BA "%s/billingProfiles/%s/customers/%s?" V24, f.mpa,
+		f.p->profiles[1].name, f.p->customers[0].id);
+	v = getf(&f, 200, BA "%s/billingProfiles/%s/customers/%s?" V24, f.mpa,
+		f.p->profiles[0].name, f.p->customers[0].id);
 	profile_id(&f, 0, bpid, sizeof(bpid));
 	snprintf(want, sizeof(want), "%s/customers/%s", bpid,
 		f.p->customers[0].id);
 	assert_string_equal(want, str_at(v, "id"));
 	json_decref(v);
-	cb_test_reply_free(&r);
 	stop(&f);
 }
 
@@ -632,29 +625,22 @@ test_subscriptions(void **state)
 	cb_test_reply_free(&r);
 
 	/* Get one; unknown; one of the other account. */
-	reqf(&f, &r, "GET", NULL, BA "%s/billingSubscriptions/%s?" V24, f.mpa,
+	v = getf(&f, 200, BA "%s/billingSubscriptions/%s?" V24, f.mpa,
 		f.p->subscriptions[0].id);
-	assert_int_equal(200, r.status);
-	v = parse(&r);
 	assert_string_equal(f.p->subscriptions[0].id, str_at(v, "name"));
 	assert_string_equal(f.p->profiles[0].name,
 		str_at(v, "properties.billingProfileName"));
 	json_decref(v);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL, BA "%s/billingSubscriptions/%s?" V24, f.mpa,
-		f.p->subscriptions[16].id);
-	assert_int_equal(404, r.status);
 	snprintf(want, sizeof(want),
 		"{\"error\":{\"code\":\"SubscriptionNotFound\",\"message\":"
 		"\"Billing subscription '%s' was not found in billing "
 		"account '%s'.\"}}",
 		f.p->subscriptions[16].id, f.p->accounts[0].name);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL,
+	expectf(&f, 404, want, "GET", NULL,
+		BA "%s/billingSubscriptions/%s?" V24, f.mpa,
+		f.p->subscriptions[16].id);
+	expectf(&f, 400, NULL, "GET", NULL,
 		BA "%s/customers/%s/billingSubscriptions?" V24, f.mca, c->id);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
 	stop(&f);
 }
 
@@ -742,14 +728,11 @@ test_paging(void **state)
 	assert_int_equal(1, pages);
 
 	/* A $skiptoken armsim did not issue. */
-	reqf(&f, &r, "GET", NULL, BA "%s/customers?" V24 "&$skiptoken=zz",
-		f.mpa);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidSkipToken\","
-			    "\"message\":\"The $skiptoken 'zz' is not "
-			    "valid.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidSkipToken\","
+		"\"message\":\"The $skiptoken 'zz' is not "
+		"valid.\"}}",
+		"GET", NULL, BA "%s/customers?" V24 "&$skiptoken=zz", f.mpa);
 	stop(&f);
 }
 
@@ -769,30 +752,25 @@ test_policies(void **state)
 	profile_id(&f, c->profile, bpid, sizeof(bpid));
 
 	/* Off by default, on both paths. */
-	reqf(&f, &r, "GET", NULL, BA "%s/customers/%s/policies/default?" V20,
-		f.mpa, c->id);
-	assert_int_equal(200, r.status);
 	snprintf(want, sizeof(want),
 		"{\"id\":\"" BA "%s/customers/%s/policies/default\",\"name\":"
 		"\"default\",\"type\":\"Microsoft.Billing/billingAccounts/"
 		"customers/policies\",\"properties\":{\"viewCharges\":"
 		"\"NotAllowed\"}}",
 		f.p->accounts[0].name, c->id);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 200, want, "GET", NULL,
+		BA "%s/customers/%s/policies/default?" V20, f.mpa, c->id);
 
 	/* PUT at account level, then GET at profile level sees it. */
-	reqf(&f, &r, "PUT", "{\"properties\":{\"viewCharges\":\"Allowed\"}}",
-		BA "%s/customers/%s/policies/default?" V20, f.mpa, c->id);
-	assert_int_equal(200, r.status);
 	snprintf(want, sizeof(want),
 		"{\"id\":\"" BA "%s/customers/%s/policies/default\",\"name\":"
 		"\"default\",\"type\":\"Microsoft.Billing/billingAccounts/"
 		"customers/policies\",\"properties\":{\"viewCharges\":"
 		"\"Allowed\"}}",
 		f.p->accounts[0].name, c->id);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 200, want, "PUT",
+		"{\"properties\":{\"viewCharges\":\"Allowed\"}}",
+		BA "%s/customers/%s/policies/default?" V20, f.mpa, c->id);
 	reqf(&f, &r, "GET", NULL,
 		BA "%s/billingProfiles/%s/customers/%s/policies/default?" VPRE,
 		f.mpa, bp, c->id);
@@ -831,50 +809,37 @@ test_policies(void **state)
 	cb_test_reply_free(&r);
 
 	/* Bad values change nothing. */
-	reqf(&f, &r, "PUT", "{\"properties\":{\"viewCharges\":\"Sometimes\"}}",
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidRequestContent\","
+		"\"message\":\"The request content was invalid: "
+		"the value 'Sometimes' of "
+		"properties.viewCharges is not one of "
+		"'Allowed', 'NotAllowed'.\"}}",
+		"PUT", "{\"properties\":{\"viewCharges\":\"Sometimes\"}}",
 		BA "%s/customers/%s/policies/default?" V24, f.mpa, c->id);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidRequestContent\","
-			    "\"message\":\"The request content was invalid: "
-			    "the value 'Sometimes' of "
-			    "properties.viewCharges is not one of "
-			    "'Allowed', 'NotAllowed'.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "PUT", "{\"properties\":{}}",
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidRequestContent\","
+		"\"message\":\"The request content was invalid: "
+		"properties.viewCharges is required.\"}}",
+		"PUT", "{\"properties\":{}}",
 		BA "%s/customers/%s/policies/default?" V24, f.mpa, c->id);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidRequestContent\","
-			    "\"message\":\"The request content was invalid: "
-			    "properties.viewCharges is required.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "PUT", "{\"properties\":{\"viewCharges\":true}}",
+	expectf(&f, 400, NULL, "PUT", "{\"properties\":{\"viewCharges\":true}}",
 		BA "%s/customers/%s/policies/default?" V24, f.mpa, c->id);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "PUT", "viewCharges=Allowed",
+	expectf(&f, 400, NULL, "PUT", "viewCharges=Allowed",
 		BA "%s/customers/%s/policies/default?" V24, f.mpa, c->id);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
 	reqf(&f, &r, "GET", NULL, BA "%s/customers/%s/policies/default?" V24,
 		f.mpa, c->id);
 	assert_non_null(strstr(r.body, "\"viewCharges\":\"NotAllowed\""));
 	cb_test_reply_free(&r);
 
 	/* Unknown customer; the MCA account; another policy name. */
-	reqf(&f, &r, "PUT", "{\"properties\":{\"viewCharges\":\"Allowed\"}}",
+	expectf(&f, 404, NULL, "PUT",
+		"{\"properties\":{\"viewCharges\":\"Allowed\"}}",
 		BA "%s/customers/nobody/policies/default?" V24, f.mpa);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL, BA "%s/customers/%s/policies/default?" V24,
-		f.mca, c->id);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL, BA "%s/customers/%s/policies/other?" V24,
-		f.mpa, c->id);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	expectf(&f, 400, NULL, "GET", NULL,
+		BA "%s/customers/%s/policies/default?" V24, f.mca, c->id);
+	expectf(&f, 404, NULL, "GET", NULL,
+		BA "%s/customers/%s/policies/other?" V24, f.mpa, c->id);
 	stop(&f);
 }
 
@@ -882,28 +847,22 @@ static void
 test_api_version(void **state)
 {
 	fx f;
-	cb_test_reply r;
 
 	(void)state;
 	start(&f, 100, 0, 0);
-	reqf(&f, &r, "GET", NULL, BA "%s/customers", f.mpa);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"MissingApiVersionParameter"
-			    "\",\"message\":\"The api-version query "
-			    "parameter (?api-version=) is required for all "
-			    "requests.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL, BA "%s/customers?api-version=2021-10-01",
-		f.mpa);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidApiVersionParameter"
-			    "\",\"message\":\"The api-version '2021-10-01' "
-			    "is invalid. The supported versions are "
-			    "'2019-10-01-preview', '2020-05-01', "
-			    "'2024-04-01'.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"MissingApiVersionParameter"
+		"\",\"message\":\"The api-version query "
+		"parameter (?api-version=) is required for all "
+		"requests.\"}}",
+		"GET", NULL, BA "%s/customers", f.mpa);
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidApiVersionParameter"
+		"\",\"message\":\"The api-version '2021-10-01' "
+		"is invalid. The supported versions are "
+		"'2019-10-01-preview', '2020-05-01', "
+		"'2024-04-01'.\"}}",
+		"GET", NULL, BA "%s/customers?api-version=2021-10-01", f.mpa);
 	stop(&f);
 }
 
@@ -935,9 +894,7 @@ test_invoices(void **state)
 		"periodStartDate=%04d-%02d-05&periodEndDate=%04d-%02d-05", iy,
 		im, iy, im);
 
-	reqf(&f, &r, "GET", NULL, BA "%s/invoices?" V24 "&%s", f.mpa, period);
-	assert_int_equal(200, r.status);
-	v = parse(&r);
+	v = getf(&f, 200, BA "%s/invoices?" V24 "&%s", f.mpa, period);
 	assert_int_equal(3, json_array_size(json_object_get(v, "value")));
 	for (size_t i = 0; i < 3; i++) {
 		char k[64];
@@ -947,7 +904,6 @@ test_invoices(void **state)
 		assert_string_equal(i == 1 ? "Due" : "Paid", str_at(v, k));
 	}
 	json_decref(v);
-	cb_test_reply_free(&r);
 
 	/* A period with no invoice date in it: an empty list. */
 	reqf(&f, &r, "GET", NULL,
@@ -959,41 +915,33 @@ test_invoices(void **state)
 	cb_test_reply_free(&r);
 
 	/* Required, well-formed, in order. */
-	reqf(&f, &r, "GET", NULL,
-		BA "%s/invoices?" V24 "&periodEndDate=2026-11-30", f.mpa);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"MissingRequiredParameter\","
-			    "\"message\":\"The query parameter "
-			    "'periodStartDate' is required.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL,
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"MissingRequiredParameter\","
+		"\"message\":\"The query parameter "
+		"'periodStartDate' is required.\"}}",
+		"GET", NULL, BA "%s/invoices?" V24 "&periodEndDate=2026-11-30",
+		f.mpa);
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidParameter\","
+		"\"message\":\"The query parameter "
+		"'periodStartDate' value '11-01-2026' is not a "
+		"date (yyyy-MM-dd).\"}}",
+		"GET", NULL,
 		BA "%s/invoices?" V24
 		   "&periodStartDate=11-01-2026&periodEndDate=2026-11-30",
 		f.mpa);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidParameter\","
-			    "\"message\":\"The query parameter "
-			    "'periodStartDate' value '11-01-2026' is not a "
-			    "date (yyyy-MM-dd).\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL,
+	expectf(&f, 400, NULL, "GET", NULL,
 		BA "%s/invoices?" V24
 		   "&periodStartDate=2026-02-30&periodEndDate=2026-11-30",
 		f.mpa);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL,
+	expectf(&f, 400,
+		"{\"error\":{\"code\":\"InvalidParameter\","
+		"\"message\":\"periodEndDate must not be before "
+		"periodStartDate.\"}}",
+		"GET", NULL,
 		BA "%s/invoices?" V24
 		   "&periodStartDate=2026-12-01&periodEndDate=2026-11-30",
 		f.mpa);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"InvalidParameter\","
-			    "\"message\":\"periodEndDate must not be before "
-			    "periodStartDate.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
 
 	/* Get a Due one by its name in lower case. */
 	snprintf(lower, sizeof(lower), "%s", inv[1].name);
@@ -1180,28 +1128,22 @@ test_invoice_download(void **state)
 	cb_test_reply_free(&r);
 
 	/* Unknown document, invoice, operation. */
-	reqf(&f, &r, "POST", NULL,
-		BA "%s/invoices/%s/download?" V24 "&documentName=DRS_1", f.mpa,
-		inv.name);
-	assert_int_equal(404, r.status);
 	snprintf(want, sizeof(want),
 		"{\"error\":{\"code\":\"DocumentNotFound\",\"message\":"
 		"\"Document 'DRS_1' was not found for invoice '%s'.\"}}",
 		inv.name);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "POST", NULL, BA "%s/invoices/G000/download?" V24, f.mpa);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
-	reqf(&f, &r, "GET", NULL,
+	expectf(&f, 404, want, "POST", NULL,
+		BA "%s/invoices/%s/download?" V24 "&documentName=DRS_1", f.mpa,
+		inv.name);
+	expectf(&f, 404, NULL, "POST", NULL,
+		BA "%s/invoices/G000/download?" V24, f.mpa);
+	expectf(&f, 404,
+		"{\"error\":{\"code\":\"OperationNotFound\","
+		"\"message\":\"Operation 'invoiceDownload_x' "
+		"was not found.\"}}",
+		"GET", NULL,
 		BA "%s/invoices/%s/operationResults/invoiceDownload_x?" V24,
 		f.mpa, inv.name);
-	assert_int_equal(404, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"OperationNotFound\","
-			    "\"message\":\"Operation 'invoiceDownload_x' "
-			    "was not found.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
 	stop(&f);
 }
 

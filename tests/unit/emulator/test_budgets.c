@@ -133,6 +133,38 @@ etag_n(char *out, size_t outlen, unsigned n)
 	snprintf(out, outlen, "\\\"%llx\\\"", ticks);
 }
 
+#define CONS "Microsoft.Consumption"
+#define CMGT "Microsoft.CostManagement"
+
+#define STALE_TEAM_A                                                         \
+	"{\"error\":{\"code\":\"400\",\"message\":\"There are changes made " \
+	"to Budget team-a. Please get the latest budget to avoid "           \
+	"overwrite.\"}}"
+
+/* {scope}/providers/{provider}/budgets[/{name}]?api-version={version};
+ * name NULL: the list. */
+static void
+budget_path(char *out, size_t outlen, const char *scope, const char *provider,
+	const char *name, const char *version)
+{
+	snprintf(out, outlen, "%s/providers/%s/budgets%s%s?api-version=%s",
+		scope, provider, name ? "/" : "", name ? name : "", version);
+}
+
+/* The exact status, and a body that holds want. */
+static void
+expect_in(as_server *s, const char *method, const char *path, const char *body,
+	long status, const char *want)
+{
+	cb_test_reply r;
+
+	as_test_call(s, &r, method, path, NULL, body);
+	if (r.status != status || strstr(r.body, want) == NULL)
+		fail_msg("%s %s: %ld, not %ld with %s: %s", method, path,
+			r.status, status, want, r.body);
+	cb_test_reply_free(&r);
+}
+
 static void
 test_budget_lifecycle_at_customer_scope(void **state)
 {
@@ -146,85 +178,46 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	(void)state;
 	customer_spend(s, 0, 1, spend, sizeof(spend));
 	customer_scope(s, scope, sizeof(scope));
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"team-a?api-version=2021-10-01",
-		scope);
+	budget_path(path, sizeof(path), scope, CONS, "team-a", "2021-10-01");
 	/* Create: 201, the body echoed in canonical form. */
 	body_with(body, sizeof(body), "100.65", NULL);
-	as_test_call(s, &r, "PUT", path, NULL, body);
 	etag_n(e1, sizeof(e1), 1);
-	expected_budget(want, sizeof(want), scope, "team-a",
-		"Microsoft.Consumption", e1, "100.65", spend, cur);
-	assert_int_equal(201, r.status);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
-
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expected_budget(want, sizeof(want), scope, "team-a", CONS, e1, "100.65",
+		spend, cur);
+	as_test_expect(s, "PUT", path, NULL, body, 201, want);
+	as_test_expect(s, "GET", path, NULL, NULL, 200, want);
 
 	/* Update with the current eTag: 200, a new eTag. */
 	snprintf(raw, sizeof(raw), "%s", e1);
 	body_with(body, sizeof(body), "250", raw);
-	as_test_call(s, &r, "PUT", path, NULL, body);
 	etag_n(e2, sizeof(e2), 2);
-	expected_budget(want, sizeof(want), scope, "team-a",
-		"Microsoft.Consumption", e2, "250", spend, cur);
-	assert_int_equal(200, r.status);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expected_budget(want, sizeof(want), scope, "team-a", CONS, e2, "250",
+		spend, cur);
+	as_test_expect(s, "PUT", path, NULL, body, 200, want);
 
 	/* The old eTag is stale now: refused, nothing changes, and the
 	 * client's mistake is counted. */
 	body_with(body, sizeof(body), "999", raw);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"400\",\"message\":\"There "
-			    "are changes made to Budget team-a. Please get "
-			    "the latest budget to avoid overwrite.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "PUT", path, NULL, body, 400, STALE_TEAM_A);
 	/* The same through If-Match. */
 	body_with(body, sizeof(body), "999", NULL);
-	snprintf(want, sizeof(want), "If-Match: \"%llx\"",
+	snprintf(raw, sizeof(raw), "If-Match: \"%llx\"",
 		(1790812800ULL + 11644473600ULL + 1) * 10000000ULL);
-	as_test_call(s, &r, "PUT", path, want, body);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET", "/_armsim/violations", NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_non_null(
-		strstr(r.body, "\"count\":2,\"byKind\":{\"stale-etag\":2}"));
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	expected_budget(want, sizeof(want), scope, "team-a",
-		"Microsoft.Consumption", e2, "250", spend, cur);
-	assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "PUT", path, raw, body, 400, STALE_TEAM_A);
+	expect_in(s, "GET", "/_armsim/violations", NULL, 200,
+		"\"count\":2,\"byKind\":{\"stale-etag\":2}");
+	as_test_expect(s, "GET", path, NULL, NULL, 200, want);
 
 	/* Without an eTag a PUT overwrites, as Azure does. */
 	body_with(body, sizeof(body), "300", NULL);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(200, r.status);
 	etag_n(e3, sizeof(e3), 3);
-	assert_non_null(strstr(r.body, e3));
-	cb_test_reply_free(&r);
+	expect_in(s, "PUT", path, body, 200, e3);
 
 	/* A second budget; lists page one item at a time. */
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"team-b?api-version=2021-10-01",
-		scope);
+	budget_path(path, sizeof(path), scope, CONS, "team-b", "2021-10-01");
 	body_with(body, sizeof(body), "5", NULL);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(201, r.status);
-	cb_test_reply_free(&r);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets?api-version="
-		"2021-10-01",
-		scope);
+	as_test_expect(s, "PUT", path, NULL, body, 201, NULL);
+	budget_path(path, sizeof(path), scope, CONS, NULL, "2021-10-01");
 	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
 	{
@@ -253,23 +246,12 @@ test_budget_lifecycle_at_customer_scope(void **state)
 	cb_test_reply_free(&r);
 
 	/* Delete: 200 without a body; then it is gone. */
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"team-a?api-version=2021-10-01",
-		scope);
-	as_test_call(s, &r, "DELETE", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_int_equal(0, r.body_len);
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(404, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"NotFound\",\"message\":"
-			    "\"The budget 'team-a' was not found.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "DELETE", path, NULL, NULL);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	budget_path(path, sizeof(path), scope, CONS, "team-a", "2021-10-01");
+	as_test_expect(s, "DELETE", path, NULL, NULL, 200, "");
+	as_test_expect(s, "GET", path, NULL, NULL, 404,
+		"{\"error\":{\"code\":\"NotFound\",\"message\":"
+		"\"The budget 'team-a' was not found.\"}}");
+	as_test_expect(s, "DELETE", path, NULL, NULL, 404, NULL);
 	as_server_stop(s);
 }
 
@@ -476,10 +458,8 @@ test_each_validation_error_has_its_exact_answer(void **state)
 		const struct bad_case *c = &bad_cases[i];
 		cb_test_reply r;
 
-		snprintf(path, sizeof(path),
-			"%s/providers/Microsoft.Consumption/budgets/"
-			"%s?api-version=2024-08-01",
-			scope, c->name);
+		budget_path(
+			path, sizeof(path), scope, CONS, c->name, "2024-08-01");
 		if (c->props[0] == '!')
 			snprintf(body, sizeof(body), "%s", c->props + 1);
 		else
@@ -510,10 +490,7 @@ test_notification_limits_and_forecast(void **state)
 	customer_scope(s, scope, sizeof(scope));
 	/* A Quarterly budget forecasts three months like this one. */
 	customer_spend(s, 0, 3, fc, sizeof(fc));
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets/"
-		"lim?api-version=2025-03-01",
-		scope);
+	budget_path(path, sizeof(path), scope, CMGT, "lim", "2025-03-01");
 	for (int forecasted = 0; forecasted <= 5; forecasted += 5) {
 		int actual = forecasted ? 5 : 6;
 		o = (size_t)snprintf(body, sizeof(body),
@@ -552,51 +529,29 @@ test_notification_limits_and_forecast(void **state)
 		cb_test_reply_free(&r);
 	}
 	/* The same budget through Consumption: one store, its own type. */
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"LIM?api-version=2024-08-01",
-		scope);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_non_null(
-		strstr(r.body, "\"type\":\"Microsoft.Consumption/budgets\""));
-	cb_test_reply_free(&r);
+	budget_path(path, sizeof(path), scope, CONS, "LIM", "2024-08-01");
+	expect_in(s, "GET", path, NULL, 200,
+		"\"type\":\"Microsoft.Consumption/budgets\"");
 	/* Changing the start date is refused. */
-	snprintf(body, sizeof(body),
+	as_test_expect(s, "PUT", path, NULL,
 		"{\"properties\":{\"category\":\"Cost\",\"amount\":10,"
 		"\"timeGrain\":\"Monthly\",\"timePeriod\":{\"startDate\":"
-		"\"2026-11-01\"}}}");
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(400, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"400\",\"message\":\"Start "
-			    "date of budgets cannot be updated. Please "
-			    "delete and create a new budget.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+		"\"2026-11-01\"}}}",
+		400,
+		"{\"error\":{\"code\":\"400\",\"message\":\"Start "
+		"date of budgets cannot be updated. Please "
+		"delete and create a new budget.\"}}");
 	/* Cost Management's list filters by category. */
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets?api-version="
-		"2025-03-01&$filter=properties/category%%20eq%%20'Cost'",
-		scope);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_non_null(strstr(r.body, "\"name\":\"lim\""));
-	cb_test_reply_free(&r);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets?api-version="
-		"2025-03-01&$filter=properties/category%%20eq%%20'"
-		"ReservationUtilization'",
-		scope);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_string_equal("{\"value\":[]}", r.body);
-	cb_test_reply_free(&r);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets?api-version="
-		"2025-03-01&$filter=name%%20ne%%20'x'",
-		scope);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
+	budget_path(path, sizeof(path), scope, CMGT, NULL,
+		"2025-03-01&$filter=properties/category%20eq%20'Cost'");
+	expect_in(s, "GET", path, NULL, 200, "\"name\":\"lim\"");
+	budget_path(path, sizeof(path), scope, CMGT, NULL,
+		"2025-03-01&$filter=properties/category%20eq%20'"
+		"ReservationUtilization'");
+	as_test_expect(s, "GET", path, NULL, NULL, 200, "{\"value\":[]}");
+	budget_path(path, sizeof(path), scope, CMGT, NULL,
+		"2025-03-01&$filter=name%20ne%20'x'");
+	as_test_expect(s, "GET", path, NULL, NULL, 400, NULL);
 	as_server_stop(s);
 }
 
@@ -604,83 +559,62 @@ static void
 test_scopes_and_unknown_parents(void **state)
 {
 	as_server *s = start(100);
-	char path[1024], body[2048];
-	cb_test_reply r;
+	char scope[512], path[1024], body[2048], want[1024];
 	const char *ba = as_test_mpa(s);
+	cb_test_reply r;
 
 	(void)state;
 	body_with(body, sizeof(body), "1", NULL);
-	/* The billing account scope holds its own budgets. */
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/providers/"
-		"Microsoft.Consumption/budgets/acct?api-version=2021-10-01",
-		ba);
+	/* The billing account scope holds its own budgets; its profiles
+	 * bill in USD, EUR and JPY: one amount, in USD. */
+	snprintf(scope, sizeof(scope),
+		"/providers/Microsoft.Billing/billingAccounts/%s", ba);
+	budget_path(path, sizeof(path), scope, CONS, "acct", "2021-10-01");
 	as_test_call(s, &r, "PUT", path, NULL, body);
 	assert_int_equal(201, r.status);
 	assert_non_null(strstr(r.body, "\"id\":\"/providers/Microsoft.Billing/"
 				       "billingAccounts/"));
-	/* Its profiles bill in USD, EUR and JPY: one amount, in USD. */
 	assert_non_null(strstr(r.body, "\"unit\":\"USD\"}"));
 	cb_test_reply_free(&r);
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
-		"providers/Microsoft.Consumption/budgets?api-version="
-		"2021-10-01",
-		ba, customer(s, 0)->id);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_string_equal("{\"value\":[]}", r.body);
-	cb_test_reply_free(&r);
+	customer_scope(s, scope, sizeof(scope));
+	budget_path(path, sizeof(path), scope, CONS, NULL, "2021-10-01");
+	as_test_expect(s, "GET", path, NULL, NULL, 200, "{\"value\":[]}");
 
 	/* Unknown customer, account, subscription: 404. */
-	snprintf(path, sizeof(path),
+	snprintf(scope, sizeof(scope),
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/"
-		"00000000-0000-0000-0000-000000000000/providers/"
-		"Microsoft.Consumption/budgets/x?api-version=2021-10-01",
+		"00000000-0000-0000-0000-000000000000",
 		ba);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(404, r.status);
-	snprintf(body, sizeof(body),
+	budget_path(path, sizeof(path), scope, CONS, "x", "2021-10-01");
+	snprintf(want, sizeof(want),
 		"{\"error\":{\"code\":\"NotFound\",\"message\":\"The customer "
 		"'00000000-0000-0000-0000-000000000000' was not found in "
 		"billing account '%s'.\"}}",
 		ba);
-	assert_string_equal(body, r.body);
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET",
+	as_test_expect(s, "PUT", path, NULL, body, 404, want);
+	as_test_expect(s, "GET",
 		"/providers/Microsoft.Billing/billingAccounts/nope/providers/"
 		"Microsoft.Consumption/budgets?api-version=2021-10-01",
-		NULL, NULL);
-	assert_int_equal(404, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"NotFound\",\"message\":"
-			    "\"The billing account 'nope' was not found.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET",
+		NULL, NULL, 404,
+		"{\"error\":{\"code\":\"NotFound\",\"message\":"
+		"\"The billing account 'nope' was not found.\"}}");
+	as_test_expect(s, "GET",
 		"/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
 		"Microsoft.Consumption/budgets?api-version=2021-10-01",
-		NULL, NULL);
-	assert_int_equal(404, r.status);
-	assert_string_equal("{\"error\":{\"code\":\"SubscriptionNotFound\","
-			    "\"message\":\"The subscription "
-			    "'00000000-0000-0000-0000-000000000000' could "
-			    "not be found.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET",
+		NULL, NULL, 404,
+		"{\"error\":{\"code\":\"SubscriptionNotFound\","
+		"\"message\":\"The subscription "
+		"'00000000-0000-0000-0000-000000000000' could "
+		"not be found.\"}}");
+	as_test_expect(s, "GET",
 		"/providers/Microsoft.Management/managementGroups/mg/providers/"
 		"Microsoft.Consumption/budgets?api-version=2021-10-01",
-		NULL, NULL);
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
+		NULL, NULL, 400, NULL);
 	/* An api-version of the other provider is refused. */
-	as_test_call(s, &r, "GET",
+	expect_in(s, "GET",
 		"/providers/Microsoft.Billing/billingAccounts/nope/providers/"
 		"Microsoft.Consumption/budgets?api-version=2025-03-01",
-		NULL, NULL);
-	assert_int_equal(400, r.status);
-	assert_non_null(strstr(r.body, "InvalidApiVersionParameter"));
-	cb_test_reply_free(&r);
+		NULL, 400, "InvalidApiVersionParameter");
 	as_server_stop(s);
 }
 
@@ -689,37 +623,22 @@ test_amount_digits_survive_exactly(void **state)
 {
 	as_server *s = start(100);
 	char scope[512], path[1024], body[2048];
-	cb_test_reply r;
 
 	(void)state;
 	customer_scope(s, scope, sizeof(scope));
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"exact?api-version=2024-08-01",
-		scope);
+	budget_path(path, sizeof(path), scope, CONS, "exact", "2024-08-01");
 	body_with(body, sizeof(body), "1234567.891234567891", NULL);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(201, r.status);
-	assert_non_null(strstr(r.body, "\"amount\":1234567.891234567891,"));
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_non_null(strstr(r.body, "\"amount\":1234567.891234567891,"));
-	cb_test_reply_free(&r);
+	expect_in(
+		s, "PUT", path, body, 201, "\"amount\":1234567.891234567891,");
+	expect_in(
+		s, "GET", path, NULL, 200, "\"amount\":1234567.891234567891,");
 	/* Exponents are read exactly too; a string with U+0001 is not. */
 	body_with(body, sizeof(body), "12345678901234567e-5", NULL);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(200, r.status);
-	assert_non_null(strstr(r.body, "\"amount\":123456789012.34567,"));
-	cb_test_reply_free(&r);
-	as_test_call(s, &r, "PUT", path, NULL, "{\"eTag\":\"\\u0001\"}");
-	assert_int_equal(400, r.status);
-	assert_non_null(strstr(r.body, "InvalidRequestContent"));
-	cb_test_reply_free(&r);
-	as_test_call(
-		s, &r, "PUT", path, NULL, "{\"properties\":{\"amount\":01}}");
-	assert_int_equal(400, r.status);
-	assert_non_null(strstr(r.body, "InvalidRequestContent"));
-	cb_test_reply_free(&r);
+	expect_in(s, "PUT", path, body, 200, "\"amount\":123456789012.34567,");
+	expect_in(s, "PUT", path, "{\"eTag\":\"\\u0001\"}", 400,
+		"InvalidRequestContent");
+	expect_in(s, "PUT", path, "{\"properties\":{\"amount\":01}}", 400,
+		"InvalidRequestContent");
 	as_server_stop(s);
 }
 
@@ -783,24 +702,44 @@ example_request(const char *rel)
 	return t;
 }
 
-static void
-assert_shape(const char *rel, const char *status, const char *actual,
-	const char *const *ignore)
-{
-	char *want = cb_test_example_response(rel, status);
-	char why[512];
-
-	assert_non_null(want);
-	if (!cb_test_json_shape(want, actual, ignore, why, sizeof(why)))
-		fail_msg("%s %s: %s\n%s", rel, status, why, actual);
-	free(want);
-}
-
 /* The examples' filter.and[] holds a dimensions item then tags items;
  * jsonshape compares every item with the first, so neither member can be
  * required of every item (armsim answers both, as sent). */
 static const char *const mixed_and[] = { "properties.filter.and[].dimensions",
 	"properties.filter.and[].tags", NULL };
+
+/* PUT an example's body without its eTag: the example's is not this
+ * budget's. */
+static void
+put_without_etag(
+	as_server *s, cb_test_reply *r, const char *path, const char *body)
+{
+	json_t *v = json_loads(body, 0, NULL);
+	char *b;
+
+	assert_non_null(v);
+	json_object_del(v, "eTag");
+	b = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	as_test_call(s, r, "PUT", path, NULL, b);
+	free(b);
+}
+
+/* r's exact status, and the shape of example rel's answer with that
+ * status; frees r. */
+static void
+expect_shape(cb_test_reply *r, long status, const char *rel,
+	const char *const *ignore)
+{
+	char st[16];
+
+	if (r->status != status)
+		fail_msg("%s: %ld, not %ld: %s", rel, r->status, status,
+			r->body);
+	snprintf(st, sizeof(st), "%ld", status);
+	as_test_assert_shape(rel, st, r->body, ignore);
+	cb_test_reply_free(r);
+}
 
 /* The examples' notification sits at subscription scope (contactRoles,
  * contactGroups); armsim's partner subscription stands in. */
@@ -820,43 +759,22 @@ test_shapes_of_the_budget_examples(void **state)
 	snprintf(scope, sizeof(scope), "/subscriptions/%s", sub->id);
 
 	/* Consumption: create (201), update (200), get, list, delete. */
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"TestBudget?api-version=2024-08-01",
-		scope);
+	budget_path(
+		path, sizeof(path), scope, CONS, "TestBudget", "2024-08-01");
 	snprintf(rel, sizeof(rel), "%sCreateOrUpdateBudget.json", cons);
 	body = example_request(rel);
 	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(201, r.status);
-	assert_shape(rel, "201", r.body, mixed_and);
-	cb_test_reply_free(&r);
-	/* The example's eTag is not this budget's: drop it to update. */
-	{
-		json_t *v = json_loads(body, 0, NULL);
-		char *b2;
-		json_object_del(v, "eTag");
-		b2 = json_dumps(v, JSON_COMPACT);
-		json_decref(v);
-		as_test_call(s, &r, "PUT", path, NULL, b2);
-		free(b2);
-	}
-	assert_int_equal(200, r.status);
-	assert_shape(rel, "200", r.body, mixed_and);
-	cb_test_reply_free(&r);
+	expect_shape(&r, 201, rel, mixed_and);
+	put_without_etag(s, &r, path, body);
+	expect_shape(&r, 200, rel, mixed_and);
 	free(body);
 
 	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sBudget.json", cons);
-	assert_shape(rel, "200", r.body, mixed_and);
-	cb_test_reply_free(&r);
+	expect_shape(&r, 200, rel, mixed_and);
 
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets?api-version="
-		"2024-08-01",
-		scope);
+	budget_path(path, sizeof(path), scope, CONS, NULL, "2024-08-01");
 	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sBudgetsList.json", cons);
 	{
 		/* The example's notifications hold "thresholdType":"Actual"
@@ -873,69 +791,36 @@ test_shapes_of_the_budget_examples(void **state)
 			"Actual_GreaterThanOrEqualTo_90_Percent",
 			NULL
 		};
-		assert_shape(rel, "200", r.body, ignore);
+		expect_shape(&r, 200, rel, ignore);
 	}
-	cb_test_reply_free(&r);
 
 	/* Cost Management: the same budget, its own type. */
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets/"
-		"TestBudget?api-version=2025-03-01",
-		scope);
+	budget_path(
+		path, sizeof(path), scope, CMGT, "TestBudget", "2025-03-01");
 	snprintf(rel, sizeof(rel),
 		"%sCreateOrUpdate-Cost-Subscription-Budget.json", cm);
 	body = example_request(rel);
-	as_test_call(s, &r, "PUT", path, NULL, body);
 	/* The example's eTag is stale for the budget made above. */
-	assert_int_equal(400, r.status);
-	cb_test_reply_free(&r);
-	{
-		json_t *v = json_loads(body, 0, NULL);
-		char *b2;
-		json_object_del(v, "eTag");
-		b2 = json_dumps(v, JSON_COMPACT);
-		json_decref(v);
-		as_test_call(s, &r, "PUT", path, NULL, b2);
-		free(b2);
-	}
-	assert_int_equal(200, r.status);
-	assert_shape(rel, "200", r.body, mixed_and);
+	as_test_expect(s, "PUT", path, NULL, body, 400, NULL);
+	put_without_etag(s, &r, path, body);
 	assert_non_null(strstr(r.body, "Microsoft.CostManagement/budgets"));
-	cb_test_reply_free(&r);
+	expect_shape(&r, 200, rel, mixed_and);
 	free(body);
 	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sGet-Cost-Budget.json", cm);
-	assert_shape(rel, "200", r.body, mixed_and);
-	cb_test_reply_free(&r);
+	expect_shape(&r, 200, rel, mixed_and);
 
 	/* Delete through Cost Management; the 200 has no body. */
-	as_test_call(s, &r, "DELETE", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_int_equal(0, r.body_len);
-	cb_test_reply_free(&r);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets/"
-		"TestBudget?api-version=2025-03-01",
-		scope);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "DELETE", path, NULL, NULL, 200, "");
+	as_test_expect(s, "GET", path, NULL, NULL, 404, NULL);
 	/* Consumption's DeleteBudget answers 200 too (re-create first). */
 	snprintf(rel, sizeof(rel), "%sCreateOrUpdateBudget.json", cons);
 	body = example_request(rel);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.Consumption/budgets/"
-		"TestBudget?api-version=2024-08-01",
-		scope);
-	as_test_call(s, &r, "PUT", path, NULL, body);
-	assert_int_equal(201, r.status);
-	cb_test_reply_free(&r);
+	budget_path(
+		path, sizeof(path), scope, CONS, "TestBudget", "2024-08-01");
+	as_test_expect(s, "PUT", path, NULL, body, 201, NULL);
 	free(body);
-	as_test_call(s, &r, "DELETE", path, NULL, NULL);
-	assert_int_equal(200, r.status);
-	assert_int_equal(0, r.body_len);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "DELETE", path, NULL, NULL, 200, "");
 
 	/* CustomerBudgetsList: Cost budgets at a customer scope (its RU
 	 * items need a billing scope, so they are not asked for: the shape
@@ -943,37 +828,29 @@ test_shapes_of_the_budget_examples(void **state)
 	snprintf(scope, sizeof(scope),
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s",
 		as_test_mpa(s), customer(s, 1)->id);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets/"
-		"TestBudget1?api-version=2025-03-01",
-		scope);
-	as_test_call(s, &r, "PUT", path, NULL,
+	budget_path(
+		path, sizeof(path), scope, CMGT, "TestBudget1", "2025-03-01");
+	as_test_expect(s, "PUT", path, NULL,
 		"{\"properties\":{\"category\":\"Cost\",\"amount\":200.00,"
 		"\"timeGrain\":\"Monthly\",\"timePeriod\":{\"startDate\":"
 		"\"2026-10-01T00:00:00Z\",\"endDate\":\"2027-10-31T00:00:00Z\"},"
 		"\"notifications\":{\"Actual_GreaterThanOrEqualTo_80_Percent\":"
 		"{\"enabled\":true,\"operator\":\"GreaterThanOrEqualTo\","
 		"\"threshold\":80,\"contactEmails\":[\"johndoe@contoso.com\","
-		"\"janesmith@contoso.com\"],\"thresholdType\":\"Actual\"}}}}");
-	assert_int_equal(201, r.status);
-	cb_test_reply_free(&r);
-	snprintf(path, sizeof(path),
-		"%s/providers/Microsoft.CostManagement/budgets?api-version="
-		"2025-03-01",
-		scope);
+		"\"janesmith@contoso.com\"],\"thresholdType\":\"Actual\"}}}}",
+		201, NULL);
+	budget_path(path, sizeof(path), scope, CMGT, NULL, "2025-03-01");
 	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(200, r.status);
 	snprintf(rel, sizeof(rel), "%sCustomerBudgetsList.json", cm);
-	assert_shape(rel, "200", r.body, NULL);
-	cb_test_reply_free(&r);
+	expect_shape(&r, 200, rel, NULL);
 
 	/* A ReservationUtilization alert at the billing account scope, in
 	 * the shape of the example's RU items. */
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/providers/"
-		"Microsoft.CostManagement/budgets/TestRUAlert2?api-version="
-		"2025-03-01",
+	snprintf(scope, sizeof(scope),
+		"/providers/Microsoft.Billing/billingAccounts/%s",
 		as_test_mpa(s));
+	budget_path(
+		path, sizeof(path), scope, CMGT, "TestRUAlert2", "2025-03-01");
 	as_test_call(s, &r, "PUT", path, NULL,
 		"{\"properties\":{\"category\":\"ReservationUtilization\","
 		"\"timeGrain\":\"Last7Days\",\"timePeriod\":{\"startDate\":"

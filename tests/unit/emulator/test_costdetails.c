@@ -9,20 +9,13 @@
 #include "core/common.h"
 
 #include "core/buf.h"
-#include "emulator/armsim.h"
 #include "emulator/costgen.h"
 #include "emulator/costmgmt.h"
-#include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
-#include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <cmocka.h>
 
 #define API "2025-03-01"
 #define CM  "/providers/Microsoft.CostManagement"
@@ -31,22 +24,13 @@ static as_server *
 start_with(unsigned blob_rows, unsigned polls)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 3;
+	as_test_options(&o, 3);
 	o.lro_polls = polls;
 	o.retry_after_s = 1;
 	o.blob_rows = blob_rows;
-	/* These tests make more reports and queries than Azure's limits
-	 * allow in a minute; throttling has its own tests. */
-	o.throttle = "costdetails-scope=10000/min,costdetails-app=10000/min,"
-		     "qpu=10000/min";
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
+	o.throttle = AS_TEST_CM_THROTTLE;
+	return as_test_start(&o);
 }
 
 static void
@@ -57,45 +41,10 @@ sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* An ARM request with a bearer token; target starts with '/'. */
-static void
-arm(as_server *s, cb_test_reply *r, const char *method, const char *target,
-	const char *body)
-{
-	char base[128], url[2048], tok[4096], hdr[4200];
-
-	as_server_base(s, base, sizeof(base));
-	snprintf(url, sizeof(url), "%s%s", base, target);
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", tok);
-	assert_int_equal(0, cb_test_fetch(r, method, url, hdr, body));
-}
-
-/* A plain GET of an absolute URL, no token (blob links, Location). */
-static void
-fetch(cb_test_reply *r, const char *url, bool token, as_server *s)
-{
-	char tok[4096], hdr[4200];
-
-	hdr[0] = '\0';
-	if (token) {
-		assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-		snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", tok);
-	}
-	assert_int_equal(
-		0, cb_test_fetch(r, "GET", url, token ? hdr : NULL, NULL));
-}
-
-static const as_partner *
-partner(as_server *s)
-{
-	return s->partner;
-}
-
 static void
 customer_scope(as_server *s, size_t c, char *out, size_t outlen)
 {
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 
 	snprintf(out, outlen,
 		"providers/Microsoft.Billing/billingAccounts/%s/"
@@ -113,7 +62,7 @@ generate(as_server *s, const char *scope, const char *body)
 
 	snprintf(target, sizeof(target),
 		"/%s" CM "/generateCostDetailsReport?api-version=" API, scope);
-	arm(s, &r, "POST", target, body);
+	as_test_call(s, &r, "POST", target, NULL, body);
 	if (r.status != 202)
 		fail_msg("generate: %ld %s", r.status, r.body);
 	assert_string_equal("1", cb_test_reply_header(&r, "Retry-After"));
@@ -132,7 +81,7 @@ poll_done(as_server *s, const char *loc, unsigned polls)
 
 	for (unsigned i = 0; i < polls; i++) {
 		sleep_ms(1000);
-		fetch(&r, loc, true, s);
+		as_test_call(s, &r, "GET", loc, NULL, NULL);
 		assert_int_equal(202, r.status);
 		assert_string_equal(loc, cb_test_reply_header(&r, "Location"));
 		assert_string_equal(
@@ -140,7 +89,7 @@ poll_done(as_server *s, const char *loc, unsigned polls)
 		cb_test_reply_free(&r);
 	}
 	sleep_ms(1000);
-	fetch(&r, loc, true, s);
+	as_test_call(s, &r, "GET", loc, NULL, NULL);
 	if (r.status != 200)
 		fail_msg("poll: %ld %s", r.status, r.body);
 	v = json_loads(r.body, 0, NULL);
@@ -160,7 +109,7 @@ expected_parts(as_server *s, const as_cost_filter *f, uint64_t per,
 	uint64_t rows = 0;
 
 	*n = 0;
-	assert_int_equal(0, as_costgen_open(&g, partner(s), f));
+	assert_int_equal(0, as_costgen_open(&g, s->partner, f));
 	while (as_costgen_next(g, &row) == 1) {
 		if (rows % per == 0) {
 			assert_true(*n < max);
@@ -189,7 +138,7 @@ static void
 test_report_lro_manifest_and_blobs(void **state)
 {
 	as_server *s = start_with(50, 1);
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char scope[512], want[2048], base[128];
 	cb_buf parts[16];
 	as_cost_filter f;
@@ -256,7 +205,7 @@ test_report_lro_manifest_and_blobs(void **state)
 		assert_non_null(strstr(link, "&sr=b&sp=r&sig="));
 		assert_int_equal(parts[i].size,
 			json_integer_value(json_object_get(b, "byteCount")));
-		fetch(&r, link, false, s);
+		assert_int_equal(0, cb_test_fetch(&r, "GET", link, NULL, NULL));
 		assert_int_equal(200, r.status);
 		assert_string_equal(
 			"text/csv", cb_test_reply_header(&r, "Content-Type"));
@@ -273,9 +222,7 @@ test_report_lro_manifest_and_blobs(void **state)
 		total, json_integer_value(json_object_get(man, "byteCount")));
 
 	/* Polling again answers the same result. */
-	fetch(&r, loc, true, s);
-	assert_int_equal(200, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", loc, NULL, NULL, 200, NULL);
 	json_decref(res);
 	free(loc);
 	as_server_stop(s);
@@ -296,7 +243,7 @@ static void
 test_scopes_account_profile_subscription(void **state)
 {
 	as_server *s = start_with(0, 0);
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char scope[512];
 	cb_buf part[2];
 	as_cost_filter f;
@@ -349,7 +296,7 @@ static void
 test_invoice_id_at_billing_profile(void **state)
 {
 	as_server *s = start_with(0, 0);
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char scope[512], body[256];
 	as_invoice inv;
 	json_t *res;
@@ -451,7 +398,7 @@ test_status_spelling_and_unknown_operation(void **state)
 	snprintf(target, sizeof(target),
 		"/%s" CM "/costDetailsOperationStatus/%.36s?api-version=" API,
 		scope, id);
-	arm(s, &r, "GET", target, NULL);
+	as_test_call(s, &r, "GET", target, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_non_null(strstr(r.body, "\"status\":\"Completed\""));
 	cb_test_reply_free(&r);
@@ -460,14 +407,10 @@ test_status_spelling_and_unknown_operation(void **state)
 		"/%s" CM "/costDetailsOperationResults/"
 		"00000000-0000-0000-0000-000000000000?api-version=" API,
 		scope);
-	arm(s, &r, "GET", target, NULL);
-	assert_int_equal(404, r.status);
-	assert_string_equal(
+	as_test_expect(s, "GET", target, NULL, NULL, 404,
 		"{\"error\":{\"code\":\"NotFound\",\"message\":\"The cost "
 		"details operation '00000000-0000-0000-0000-000000000000' was "
-		"not found for this scope.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+		"not found for this scope.\"}}");
 	free(loc);
 	as_server_stop(s);
 }
@@ -483,12 +426,13 @@ test_polling_early_is_a_violation(void **state)
 	(void)state;
 	customer_scope(s, 0, scope, sizeof(scope));
 	loc = generate(s, scope, "{}");
-	fetch(&r, loc, true, s); /* at once, Retry-After says 1 s */
+	as_test_call(s, &r, "GET", loc, NULL,
+		NULL); /* at once, Retry-After says 1 s */
 	assert_int_equal(202, r.status);
 	cb_test_reply_free(&r);
 	as_server_base(s, base, sizeof(base));
 	snprintf(url, sizeof(url), "%s/_armsim/violations", base);
-	fetch(&r, url, false, s);
+	assert_int_equal(0, cb_test_fetch(&r, "GET", url, NULL, NULL));
 	assert_non_null(
 		strstr(r.body, "\"byKind\":{\"retry-before-retry-after\":1}"));
 	cb_test_reply_free(&r);
@@ -506,7 +450,7 @@ expect_error(as_server *s, const char *scope, const char *body, long status,
 
 	snprintf(target, sizeof(target),
 		"/%s" CM "/generateCostDetailsReport?api-version=" API, scope);
-	arm(s, &r, "POST", target, body);
+	as_test_call(s, &r, "POST", target, NULL, body);
 	assert_int_equal(status, r.status);
 	if (strcmp(want, r.body) != 0)
 		fail_msg("for %s\n got: %s\nwant: %s", body, r.body, want);
@@ -519,7 +463,7 @@ static void
 test_validation_errors(void **state)
 {
 	as_server *s = start_with(0, 0);
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char scope[512], sub[128], want[512];
 
 	(void)state;
@@ -834,7 +778,7 @@ static void
 test_pricesheet_download(void **state)
 {
 	as_server *s = start_with(0, 1);
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char target[1024], want[1024], base[128];
 	cb_test_reply r;
 	json_t *v;
@@ -847,7 +791,7 @@ test_pricesheet_download(void **state)
 		"billingProfiles/%s" CM
 		"/pricesheets/default/download?api-version=" API,
 		p->accounts[0].name, p->profiles[0].name);
-	arm(s, &r, "POST", target, NULL);
+	as_test_call(s, &r, "POST", target, NULL, NULL);
 	assert_int_equal(202, r.status);
 	assert_string_equal("1", cb_test_reply_header(&r, "Retry-After"));
 	loc = strdup(cb_test_reply_header(&r, "Location"));
@@ -861,11 +805,9 @@ test_pricesheet_download(void **state)
 	assert_string_equal(want, loc);
 	cb_test_reply_free(&r);
 	sleep_ms(1000);
-	fetch(&r, loc, true, s);
-	assert_int_equal(202, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", loc, NULL, NULL, 202, NULL);
 	sleep_ms(1000);
-	fetch(&r, loc, true, s);
+	as_test_call(s, &r, "GET", loc, NULL, NULL);
 	assert_int_equal(200, r.status);
 	v = json_loads(r.body, 0, NULL);
 	assert_non_null(strstr(jstr(v, "downloadUrl"), "&sig="));
@@ -880,9 +822,7 @@ test_pricesheet_download(void **state)
 		"billingProfiles/%s/invoices/T000940677" CM
 		"/pricesheets/default/download?api-version=" API,
 		p->accounts[0].name, p->profiles[0].name);
-	arm(s, &r, "POST", target, NULL);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "POST", target, NULL, NULL, 404, NULL);
 	as_server_stop(s);
 }
 
@@ -952,12 +892,12 @@ shape_report(as_server *s, const char *rel, const char *scope, const char *api,
 	json_t *res;
 	char *body;
 
-	assert_int_equal(0, as_costgen_invoice(partner(s), 0, &inv));
+	assert_int_equal(0, as_costgen_invoice(s->partner, 0, &inv));
 	body = example_body(rel, inv.name);
 	snprintf(target, sizeof(target),
 		"/%s" CM "/generateCostDetailsReport?api-version=%s", scope,
 		api);
-	arm(s, &r, "POST", target, body);
+	as_test_call(s, &r, "POST", target, NULL, body);
 	assert_int_equal(202, r.status);
 	/* The 202's headers, as in the example. */
 	assert_non_null(cb_test_reply_header(&r, "Location"));
@@ -968,7 +908,7 @@ shape_report(as_server *s, const char *rel, const char *scope, const char *api,
 		snprintf(loc, sizeof(loc), "%s",
 			cb_test_reply_header(&r, "Location"));
 		cb_test_reply_free(&r);
-		fetch(&r, loc, true, s);
+		as_test_call(s, &r, "GET", loc, NULL, NULL);
 	}
 	assert_int_equal(200, r.status);
 	res = json_loads(r.body, 0, NULL);
@@ -982,7 +922,7 @@ static void
 test_example_shapes_cost_details(void **state)
 {
 	as_server *s = start_with(0, 0);
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char cust[512], sub[128];
 	/* The invoiceId example echoes billingPeriod "202205" for a request
 	 * that sent invoiceId (an upstream quirk, azure-api-notes.md b.4);
@@ -1023,7 +963,7 @@ test_example_shapes_cost_details(void **state)
 static void
 shape_pricesheet(as_server *s, const char *rel, bool by_invoice)
 {
-	const as_partner *p = partner(s);
+	const as_partner *p = s->partner;
 	char target[1024], inv_seg[64] = "";
 	as_invoice inv;
 	cb_test_reply r;
@@ -1038,14 +978,14 @@ shape_pricesheet(as_server *s, const char *rel, bool by_invoice)
 		"billingProfiles/%s%s" CM
 		"/pricesheets/default/download?api-version=" API,
 		p->accounts[0].name, p->profiles[0].name, inv_seg);
-	arm(s, &r, "POST", target, NULL);
+	as_test_call(s, &r, "POST", target, NULL, NULL);
 	assert_int_equal(202, r.status);
 	assert_non_null(cb_test_reply_header(&r, "Retry-After"));
 	assert_non_null(cb_test_reply_header(&r, "OData-EntityId"));
 	snprintf(loc, sizeof(loc), "%s", cb_test_reply_header(&r, "Location"));
 	cb_test_reply_free(&r);
 	sleep_ms(1000);
-	fetch(&r, loc, true, s);
+	as_test_call(s, &r, "GET", loc, NULL, NULL);
 	assert_int_equal(200, r.status);
 	v = json_loads(r.body, 0, NULL);
 	shape(rel, "200", v);

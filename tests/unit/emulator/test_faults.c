@@ -54,34 +54,35 @@ start(void)
 	return s;
 }
 
-static void
-url(as_server *s, char *out, size_t outlen, const char *target)
-{
-	as_test_url(s, target, out, outlen);
-}
-
-/* One request; the reply in r (free it). */
+/* One request without a token (armsim's control paths, and a path no
+ * module serves, answer without one); the reply in r (free it). */
 static int
 fetch(as_server *s, cb_test_reply *r, const char *method, const char *target,
 	const char *body)
 {
 	char u[1024];
 
-	url(s, u, sizeof(u), target);
+	as_test_url(s, target, u, sizeof(u));
 	return cb_test_fetch(r, method, u, NULL, body);
+}
+
+/* One request without a token: exactly status, and exactly the body
+ * want unless it is NULL. */
+static void
+expect(as_server *s, const char *method, const char *target, const char *body,
+	long status, const char *want)
+{
+	cb_test_reply r;
+
+	assert_int_equal(0, fetch(s, &r, method, target, body));
+	as_test_check(&r, method, target, status, want);
 }
 
 /* POST a plan; expect status, and body when not NULL. */
 static void
 post_plan(as_server *s, const char *plan, long status, const char *want)
 {
-	cb_test_reply r;
-
-	assert_int_equal(0, fetch(s, &r, "POST", "/_armsim/faults", plan));
-	assert_int_equal(status, r.status);
-	if (want != NULL)
-		assert_string_equal(want, r.body);
-	cb_test_reply_free(&r);
+	expect(s, "POST", "/_armsim/faults", plan, status, want);
 }
 
 /* The count of violations of kind so far. */
@@ -145,9 +146,7 @@ test_status_storm_on_calls_1_to_3_then_the_normal_answer(void **state)
 		cb_test_reply_free(&r);
 		/* Another method is not watched and not counted. */
 		if (call == 1) {
-			assert_int_equal(0, fetch(s, &r, "POST", THINGS, "{}"));
-			assert_int_equal(404, r.status);
-			cb_test_reply_free(&r);
+			expect(s, "POST", THINGS, "{}", 404, NULL);
 		}
 	}
 	/* Calls 2, 3 and 4 came at once, inside the Retry-After. */
@@ -186,14 +185,8 @@ test_5xx_burst_by_range_and_pattern(void **state)
 	/* No Retry-After, so no early-retry rule. */
 	assert_int_equal(0, violations(s, "retry-before-retry-after"));
 	/* The pattern: one segment for {ns}, literals ignoring case. */
-	assert_int_equal(0, fetch(s, &r, "GET", "/Providers/X/WIDGETS", NULL));
-	assert_int_equal(500, r.status);
-	assert_string_equal("", r.body);
-	cb_test_reply_free(&r);
-	assert_int_equal(
-		0, fetch(s, &r, "GET", "/providers/X/Y/widgets", NULL));
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	expect(s, "GET", "/Providers/X/WIDGETS", NULL, 500, "");
+	expect(s, "GET", "/providers/X/Y/widgets", NULL, 404, NULL);
 	as_server_stop(s);
 }
 
@@ -201,7 +194,6 @@ static void
 test_latency_delays_the_answer(void **state)
 {
 	as_server *s = start();
-	cb_test_reply r;
 	int64_t t0;
 
 	(void)state;
@@ -210,11 +202,8 @@ test_latency_delays_the_answer(void **state)
 		"\"kind\":\"latency\",\"delayMs\":300}]}",
 		200, NULL);
 	t0 = mono_ms();
-	assert_int_equal(0, fetch(s, &r, "GET", THINGS, NULL));
+	expect(s, "GET", THINGS, NULL, 404, not_found);
 	assert_true(mono_ms() - t0 >= 300);
-	assert_int_equal(404, r.status);
-	assert_string_equal(not_found, r.body);
-	cb_test_reply_free(&r);
 	as_server_stop(s);
 }
 
@@ -268,9 +257,7 @@ test_reset_answers_nothing(void **state)
 	assert_int_equal(0, r.status);
 	assert_int_equal(52, r.curl_code); /* CURLE_GOT_NOTHING */
 	cb_test_reply_free(&r);
-	assert_int_equal(0, fetch(s, &r, "GET", THINGS, NULL));
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	expect(s, "GET", THINGS, NULL, 404, NULL);
 	as_server_stop(s);
 }
 
@@ -394,12 +381,9 @@ test_flags_from_a_plan_file_for_the_right_call_only(void **state)
 	assert_non_null(strstr(cr.body, "\"kind\":\"report-failed\""));
 	cb_test_reply_free(&cr);
 	/* DELETE clears the plan. */
-	assert_int_equal(0, fetch(s, &cr, "DELETE", "/_armsim/faults", NULL));
-	assert_int_equal(204, cr.status);
-	cb_test_reply_free(&cr);
-	assert_int_equal(0, fetch(s, &cr, "GET", "/_armsim/faults", NULL));
-	assert_string_equal("{\"faults\":[],\"matched\":[]}", cr.body);
-	cb_test_reply_free(&cr);
+	expect(s, "DELETE", "/_armsim/faults", NULL, 204, NULL);
+	expect(s, "GET", "/_armsim/faults", NULL, 200,
+		"{\"faults\":[],\"matched\":[]}");
 	as_server_stop(s);
 }
 
@@ -468,15 +452,9 @@ test_plan_errors_name_the_json_path(void **state)
 		post_plan(s, cases[i].plan, 400, want);
 	}
 	/* The plan in force stayed. */
-	{
-		cb_test_reply r;
-		assert_int_equal(
-			0, fetch(s, &r, "GET", "/_armsim/faults", NULL));
-		assert_string_equal("{\"faults\":[{\"route\":\"keep\","
-				    "\"kind\":\"reset\"}],\"matched\":[0]}",
-			r.body);
-		cb_test_reply_free(&r);
-	}
+	expect(s, "GET", "/_armsim/faults", NULL, 200,
+		"{\"faults\":[{\"route\":\"keep\",\"kind\":\"reset\"}],"
+		"\"matched\":[0]}");
 	as_server_stop(s);
 }
 
@@ -510,22 +488,16 @@ static void
 test_burst_then_success_and_slow_body_on_billing(void **state)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512], base[128], u[1024], auth[4096], tok[4000], name[256];
+	as_server *s;
+	char u[1024], name[256];
 	cb_test_reply r;
 	json_t *v;
 	int64_t t0, chunks;
 
 	(void)state;
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 60;
+	as_test_options(&o, 60);
 	o.page_size = 1000;
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-	as_server_base(s, base, sizeof(base));
+	s = as_test_start(&o);
 	post_plan(s,
 		"{\"faults\":[{\"route\":\"/providers/Microsoft.Billing/"
 		"billingAccounts\",\"method\":\"GET\",\"calls\":[1,2],"
@@ -534,12 +506,11 @@ test_burst_then_success_and_slow_body_on_billing(void **state)
 		"{name}/customers\",\"kind\":\"slow-body\",\"slowMs\":"
 		"50}]}",
 		200, NULL);
-	snprintf(u, sizeof(u),
-		"%s/providers/Microsoft.Billing/billingAccounts"
-		"?api-version=2024-04-01",
-		base);
 	for (int call = 1; call <= 3; call++) {
-		assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+		as_test_call(s, &r, "GET",
+			"/providers/Microsoft.Billing/billingAccounts"
+			"?api-version=2024-04-01",
+			NULL, NULL);
 		assert_int_equal(call < 3 ? 503 : 200, r.status);
 		if (call < 3) {
 			assert_string_equal(
@@ -563,11 +534,11 @@ test_burst_then_success_and_slow_body_on_billing(void **state)
 	/* The client waited each time: no violation. */
 	assert_int_equal(0, violations(s, "retry-before-retry-after"));
 	snprintf(u, sizeof(u),
-		"%s/providers/Microsoft.Billing/billingAccounts/%s/customers"
+		"/providers/Microsoft.Billing/billingAccounts/%s/customers"
 		"?api-version=2024-04-01",
-		base, name);
+		name);
 	t0 = mono_ms();
-	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+	as_test_call(s, &r, "GET", u, NULL, NULL);
 	assert_int_equal(200, r.status);
 	assert_int_equal(0, r.curl_code);
 	chunks = (int64_t)(r.body_len + 4095) / 4096;

@@ -8,66 +8,37 @@
 #include "core/common.h"
 
 #include "core/buf.h"
-#include "emulator/armsim.h"
 #include "emulator/costgen.h"
-#include "emulator/partner.h"
 #include "tests/support/jsonshape.h"
-#include "tests/support/webclient.h"
+#include "tests/unit/emulator/fixture.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <cmocka.h>
 
-#define API "2025-03-01"
-#define CM  "/providers/Microsoft.CostManagement"
+#define API  "2025-03-01"
+#define CM   "/providers/Microsoft.CostManagement"
+#define JSON "Content-Type: application/json"
 
 static as_server *
 start(unsigned page_size)
 {
 	as_options o;
-	as_server *s = NULL;
-	char err[512];
 
-	as_options_init(&o);
-	o.plain_http = true;
-	o.customers = 3;
+	as_test_options(&o, 3);
 	o.page_size = page_size;
-	/* These tests make more reports and queries than Azure's limits
-	 * allow in a minute; throttling has its own tests. */
-	o.throttle = "costdetails-scope=10000/min,costdetails-app=10000/min,"
-		     "qpu=10000/min";
-	if (as_server_start(&s, &o, err, sizeof(err)) != 0)
-		fail_msg("armsim: %s", err);
-	return s;
+	o.throttle = AS_TEST_CM_THROTTLE;
+	return as_test_start(&o);
 }
 
-/* POST body to url (absolute) with a bearer token. */
-static void
-post_url(as_server *s, cb_test_reply *r, const char *url, const char *body)
-{
-	char tok[4096], hdr[4200];
-
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(hdr, sizeof(hdr),
-		"Authorization: Bearer %s\nContent-Type: application/json",
-		tok);
-	assert_int_equal(0, cb_test_fetch(r, "POST", url, hdr, body));
-}
-
-/* POST {base}/{scope}/providers/Microsoft.CostManagement/{what}. */
+/* POST body to {scope}/providers/Microsoft.CostManagement/{what}. */
 static void
 post(as_server *s, cb_test_reply *r, const char *scope, const char *what,
 	const char *body)
 {
-	char base[128], url[2048];
+	char target[2048];
 
-	as_server_base(s, base, sizeof(base));
-	snprintf(url, sizeof(url), "%s/%s" CM "/%s?api-version=" API, base,
-		scope, what);
-	post_url(s, r, url, body);
+	snprintf(target, sizeof(target), "/%s" CM "/%s?api-version=" API, scope,
+		what);
+	as_test_call(s, r, "POST", target, JSON, body);
 }
 
 static void
@@ -256,6 +227,25 @@ by_family(const as_partner *p, const as_cost_row *r)
 	return r->service_family;
 }
 
+/* A Query at scope: 200, the columns (unless NULL) in the answer, and
+ * exactly the rows of f's lines, grouped by group, per day when daily,
+ * of service family only (unless NULL). */
+static void
+expect_rows(as_server *s, const char *scope, const char *body,
+	const char *columns, const as_cost_filter *f, group_fn group,
+	bool daily, const char *only)
+{
+	cb_test_reply r;
+
+	post(s, &r, scope, "query", body);
+	if (r.status != 200)
+		fail_msg("%s: %ld %s", body, r.status, r.body);
+	if (columns != NULL && strstr(r.body, columns) == NULL)
+		fail_msg("%s: not %s in %s", body, columns, r.body);
+	assert_rows(&r, expected_rows(s, f, group, daily, only));
+	cb_test_reply_free(&r);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void
@@ -268,31 +258,26 @@ test_totals_by_currency(void **state)
 
 	(void)state;
 	account_scope(s, scope, sizeof(scope));
-	post(s, &r, scope, "query",
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
+	expect_rows(s, scope,
 		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
-		"\"dataset\":{\"granularity\":\"None\"}}");
-	assert_int_equal(200, r.status);
-	assert_non_null(strstr(r.body,
+		"\"dataset\":{\"granularity\":\"None\"}}",
 		"\"type\":\"microsoft.costmanagement/Query\",\"properties\":{"
 		"\"nextLink\":null,\"columns\":[{\"name\":\"PreTaxCost\","
 		"\"type\":\"Number\"},{\"name\":\"Currency\",\"type\":"
-		"\"String\"}],\"rows\":"));
-	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
-	assert_rows(&r, expected_rows(s, &f, NULL, false, NULL));
-	cb_test_reply_free(&r);
+		"\"String\"}],\"rows\":",
+		&f, NULL, false, NULL);
 
 	/* AmortizedCost is the other view of the month. */
-	post(s, &r, scope, "query",
-		"{\"type\":\"AmortizedCost\",\"timeframe\":\"Custom\","
-		"\"timePeriod\":{\"from\":\"2026-10-01T00:00:00+00:00\","
-		"\"to\":\"2026-10-10T23:59:59+00:00\"},\"dataset\":{"
-		"\"granularity\":\"None\"}}");
-	assert_int_equal(200, r.status);
 	as_cost_filter_init(&f, AS_METRIC_AMORTIZED, 0);
 	f.first_day = 1;
 	f.last_day = 10;
-	assert_rows(&r, expected_rows(s, &f, NULL, false, NULL));
-	cb_test_reply_free(&r);
+	expect_rows(s, scope,
+		"{\"type\":\"AmortizedCost\",\"timeframe\":\"Custom\","
+		"\"timePeriod\":{\"from\":\"2026-10-01T00:00:00+00:00\","
+		"\"to\":\"2026-10-10T23:59:59+00:00\"},\"dataset\":{"
+		"\"granularity\":\"None\"}}",
+		NULL, &f, NULL, false, NULL);
 
 	/* The last month holds no lines: no rows. */
 	post(s, &r, scope, "query",
@@ -310,26 +295,22 @@ test_daily_rows_at_subscription(void **state)
 	const as_partner *p = s->partner;
 	char scope[128];
 	as_cost_filter f;
-	cb_test_reply r;
 
 	(void)state;
 	snprintf(scope, sizeof(scope), "subscriptions/%s",
 		p->subscriptions[3].id);
-	post(s, &r, scope, "query",
-		"{\"type\":\"ActualCost\",\"timeframe\":\"MonthToDate\","
-		"\"dataset\":{\"granularity\":\"Daily\",\"aggregation\":{"
-		"\"totalCost\":{\"name\":\"Cost\",\"function\":\"Sum\"}}}}");
-	assert_int_equal(200, r.status);
-	assert_non_null(strstr(r.body,
-		"\"columns\":[{\"name\":\"Cost\",\"type\":\"Number\"},{"
-		"\"name\":\"UsageDate\",\"type\":\"Number\"},{\"name\":"
-		"\"Currency\",\"type\":\"String\"}]"));
 	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
 	f.subscription = 3;
 	f.customer = p->subscriptions[3].customer;
 	f.profile = p->subscriptions[3].profile;
-	assert_rows(&r, expected_rows(s, &f, NULL, true, NULL));
-	cb_test_reply_free(&r);
+	expect_rows(s, scope,
+		"{\"type\":\"ActualCost\",\"timeframe\":\"MonthToDate\","
+		"\"dataset\":{\"granularity\":\"Daily\",\"aggregation\":{"
+		"\"totalCost\":{\"name\":\"Cost\",\"function\":\"Sum\"}}}}",
+		"\"columns\":[{\"name\":\"Cost\",\"type\":\"Number\"},{"
+		"\"name\":\"UsageDate\",\"type\":\"Number\"},{\"name\":"
+		"\"Currency\",\"type\":\"String\"}]",
+		&f, NULL, true, NULL);
 	as_server_stop(s);
 }
 
@@ -340,42 +321,35 @@ test_grouping_by_customer_and_service_family(void **state)
 	const as_partner *p = s->partner;
 	char scope[512];
 	as_cost_filter f;
-	cb_test_reply r;
 
 	(void)state;
 	account_scope(s, scope, sizeof(scope));
-	post(s, &r, scope, "query",
+	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
+	expect_rows(s, scope,
 		"{\"type\":\"Usage\",\"timeframe\":\"BillingMonthToDate\","
 		"\"dataset\":{\"granularity\":\"None\",\"aggregation\":{"
 		"\"totalCost\":{\"name\":\"PreTaxCost\",\"function\":\"Sum\"}},"
 		"\"grouping\":[{\"type\":\"Dimension\",\"name\":"
-		"\"CustomerName\"}]}}");
-	assert_int_equal(200, r.status);
-	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
-	assert_rows(&r, expected_rows(s, &f, by_customer, false, NULL));
-	cb_test_reply_free(&r);
+		"\"CustomerName\"}]}}",
+		NULL, &f, by_customer, false, NULL);
 
 	customer_scope(s, 2, scope, sizeof(scope));
-	post(s, &r, scope, "query",
-		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
-		"\"dataset\":{\"granularity\":\"Daily\",\"grouping\":[{"
-		"\"type\":\"Dimension\",\"name\":\"ServiceFamily\"}]}}");
-	assert_int_equal(200, r.status);
 	as_cost_filter_init(&f, AS_METRIC_ACTUAL, 0);
 	f.customer = 2;
 	f.profile = p->customers[2].profile;
-	assert_rows(&r, expected_rows(s, &f, by_family, true, NULL));
-	cb_test_reply_free(&r);
+	expect_rows(s, scope,
+		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
+		"\"dataset\":{\"granularity\":\"Daily\",\"grouping\":[{"
+		"\"type\":\"Dimension\",\"name\":\"ServiceFamily\"}]}}",
+		NULL, &f, by_family, true, NULL);
 
 	/* A filter: only Compute (values compare case-insensitively). */
-	post(s, &r, scope, "query",
+	expect_rows(s, scope,
 		"{\"type\":\"Usage\",\"timeframe\":\"MonthToDate\","
 		"\"dataset\":{\"granularity\":\"None\",\"filter\":{"
 		"\"dimensions\":{\"name\":\"ServiceFamily\",\"operator\":"
-		"\"In\",\"values\":[\"compute\"]}}}}");
-	assert_int_equal(200, r.status);
-	assert_rows(&r, expected_rows(s, &f, NULL, false, "Compute"));
-	cb_test_reply_free(&r);
+		"\"In\",\"values\":[\"compute\"]}}}}",
+		NULL, &f, NULL, false, "Compute");
 	as_server_stop(s);
 }
 
@@ -401,7 +375,7 @@ test_paging_through_next_link(void **state)
 		scope);
 	for (;;) {
 		json_t *v, *next;
-		post_url(s, &r, url, body);
+		as_test_call(s, &r, "POST", url, JSON, body);
 		assert_int_equal(200, r.status);
 		v = json_loads(r.body, 0, NULL);
 		/* The pages' rows, joined as text: exact money kept. */
@@ -442,7 +416,7 @@ test_paging_through_next_link(void **state)
 	snprintf(url, sizeof(url),
 		"%s/%s" CM "/query?api-version=" API "&$skiptoken=xyz", base,
 		scope);
-	post_url(s, &r, url, body);
+	as_test_call(s, &r, "POST", url, JSON, body);
 	assert_int_equal(400, r.status);
 	assert_string_equal("{\"error\":{\"code\":\"InvalidSkipToken\","
 			    "\"message\":\"The $skiptoken 'xyz' is not "

@@ -110,6 +110,23 @@ take(as_server *s, as_resp *r, const char *method, const char *path,
 		s, mkreq(&t, method, path, principal, now, b), r);
 }
 
+/* One take: its exact result and, unless name is NULL, the exact value
+ * of that header (NULL: absent). */
+static void
+expect_take(as_server *s, int result, const char *method, const char *path,
+	const char *principal, int64_t now, const char *b, const char *name,
+	const char *value)
+{
+	as_resp r;
+
+	assert_int_equal(result, take(s, &r, method, path, principal, now, b));
+	if (name != NULL && value == NULL)
+		assert_null(hdr(&r, name));
+	else if (name != NULL)
+		assert_string_equal(value, hdr(&r, name));
+	resp_done(&r);
+}
+
 static const char accounts[] = "/providers/Microsoft.Billing/billingAccounts";
 static const char sub_path[] =
 	"/subscriptions/00000000-0000-0000-0000-000000000001/providers/"
@@ -147,31 +164,19 @@ test_read_bucket_counts_down_then_429_and_refills(void **state)
 		body(&r));
 	resp_done(&r);
 	/* 999 ms refill 0.999 of a token: still empty. */
-	assert_int_equal(
-		-1, take(s, &r, "GET", accounts, "tn-a/app-1", T0 + 999, NULL));
-	assert_string_equal("1", hdr(&r, "Retry-After"));
-	resp_done(&r);
+	expect_take(s, -1, "GET", accounts, "tn-a/app-1", T0 + 999, NULL,
+		"Retry-After", "1");
 	/* At the Retry-After time a token is back, and only one. */
-	assert_int_equal(
-		0, take(s, &r, "GET", accounts, "tn-a/app-1", T0 + 1000, NULL));
-	assert_string_equal(
-		"0", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
-	resp_done(&r);
-	assert_int_equal(-1,
-		take(s, &r, "GET", accounts, "tn-a/app-1", T0 + 1000, NULL));
-	resp_done(&r);
+	expect_take(s, 0, "GET", accounts, "tn-a/app-1", T0 + 1000, NULL,
+		"x-ms-ratelimit-remaining-tenant-reads", "0");
+	expect_take(s, -1, "GET", accounts, "tn-a/app-1", T0 + 1000, NULL, NULL,
+		NULL);
 	/* Another principal has its own bucket. */
-	assert_int_equal(
-		0, take(s, &r, "GET", accounts, "tn-a/app-2", T0 + 1000, NULL));
-	assert_string_equal(
-		"4", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
-	resp_done(&r);
+	expect_take(s, 0, "GET", accounts, "tn-a/app-2", T0 + 1000, NULL,
+		"x-ms-ratelimit-remaining-tenant-reads", "4");
 	/* A long rest fills the bucket to its burst, not beyond. */
-	assert_int_equal(0, take(s, &r, "GET", accounts, "tn-a/app-1",
-				    T0 + 86400000, NULL));
-	assert_string_equal(
-		"4", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
-	resp_done(&r);
+	expect_take(s, 0, "GET", accounts, "tn-a/app-1", T0 + 86400000, NULL,
+		"x-ms-ratelimit-remaining-tenant-reads", "4");
 	as_server_stop(s);
 }
 
@@ -191,27 +196,18 @@ test_default_read_burst_is_250_and_refill_25_per_second(void **state)
 			want, hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 		resp_done(&r);
 	}
-	assert_int_equal(-1, take(s, &r, "GET", accounts, "tn/app", T0, NULL));
-	assert_string_equal("1", hdr(&r, "Retry-After"));
-	resp_done(&r);
+	expect_take(
+		s, -1, "GET", accounts, "tn/app", T0, NULL, "Retry-After", "1");
 	/* 25 per second: one token every 40 ms. */
-	assert_int_equal(
-		-1, take(s, &r, "GET", accounts, "tn/app", T0 + 39, NULL));
-	resp_done(&r);
-	assert_int_equal(
-		0, take(s, &r, "GET", accounts, "tn/app", T0 + 40, NULL));
-	resp_done(&r);
+	expect_take(
+		s, -1, "GET", accounts, "tn/app", T0 + 39, NULL, NULL, NULL);
+	expect_take(s, 0, "GET", accounts, "tn/app", T0 + 40, NULL, NULL, NULL);
 	/* One second later, 25 tokens: 24 left after this one. */
-	assert_int_equal(
-		0, take(s, &r, "GET", accounts, "tn/app", T0 + 1040, NULL));
-	assert_string_equal(
-		"24", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
-	resp_done(&r);
+	expect_take(s, 0, "GET", accounts, "tn/app", T0 + 1040, NULL,
+		"x-ms-ratelimit-remaining-tenant-reads", "24");
 	/* Writes default to 200. */
-	assert_int_equal(0, take(s, &r, "PUT", accounts, "tn/app", T0, NULL));
-	assert_string_equal(
-		"199", hdr(&r, "x-ms-ratelimit-remaining-tenant-writes"));
-	resp_done(&r);
+	expect_take(s, 0, "PUT", accounts, "tn/app", T0, NULL,
+		"x-ms-ratelimit-remaining-tenant-writes", "199");
 	as_server_stop(s);
 }
 
@@ -227,42 +223,32 @@ test_writes_deletes_and_subscriptions_have_their_own_buckets(void **state)
 		"1", hdr(&r, "x-ms-ratelimit-remaining-tenant-writes"));
 	assert_null(hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "PATCH", accounts, "tn/app", T0, "{}"));
-	assert_string_equal(
-		"0", hdr(&r, "x-ms-ratelimit-remaining-tenant-writes"));
-	resp_done(&r);
+	expect_take(s, 0, "PATCH", accounts, "tn/app", T0, "{}",
+		"x-ms-ratelimit-remaining-tenant-writes", "0");
 	assert_int_equal(-1, take(s, &r, "PUT", accounts, "tn/app", T0, "{}"));
 	assert_int_equal(429, r.status);
 	assert_non_null(strstr(body(&r), "Number of 'write' requests"));
 	resp_done(&r);
 	/* Deletes and reads are untouched by the writes. */
-	assert_int_equal(
-		0, take(s, &r, "DELETE", accounts, "tn/app", T0, NULL));
-	assert_string_equal(
-		"0", hdr(&r, "x-ms-ratelimit-remaining-tenant-deletes"));
-	resp_done(&r);
+	expect_take(s, 0, "DELETE", accounts, "tn/app", T0, NULL,
+		"x-ms-ratelimit-remaining-tenant-deletes", "0");
 	assert_int_equal(
 		-1, take(s, &r, "DELETE", accounts, "tn/app", T0, NULL));
 	/* 10 per second: 100 ms to the next token, announced as 1 s. */
 	assert_string_equal("1", hdr(&r, "Retry-After"));
 	resp_done(&r);
-	assert_int_equal(
-		0, take(s, &r, "DELETE", accounts, "tn/app", T0 + 100, NULL));
-	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "GET", accounts, "tn/app", T0, NULL));
-	assert_string_equal(
-		"2", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
-	resp_done(&r);
+	expect_take(
+		s, 0, "DELETE", accounts, "tn/app", T0 + 100, NULL, NULL, NULL);
+	expect_take(s, 0, "GET", accounts, "tn/app", T0, NULL,
+		"x-ms-ratelimit-remaining-tenant-reads", "2");
 	/* A subscription path: the subscription's headers and buckets. */
 	assert_int_equal(0, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));
 	assert_string_equal(
 		"2", hdr(&r, "x-ms-ratelimit-remaining-subscription-reads"));
 	assert_null(hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));
-	resp_done(&r);
-	assert_int_equal(0, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));
-	resp_done(&r);
+	expect_take(s, 0, "GET", sub_path, "tn/app", T0, NULL, NULL, NULL);
+	expect_take(s, 0, "GET", sub_path, "tn/app", T0, NULL, NULL, NULL);
 	assert_int_equal(-1, take(s, &r, "GET", sub_path, "tn/app", T0, NULL));
 	assert_string_equal(
 		"{\"error\":{\"code\":\"TooManyRequests\",\"message\":"
@@ -297,9 +283,7 @@ test_cost_details_per_scope_and_per_application(void **state)
 	assert_string_equal(
 		"249", hdr(&r, "x-ms-ratelimit-remaining-tenant-reads"));
 	resp_done(&r);
-	assert_int_equal(
-		0, take(s, &r, "POST", cd_a, "tn/app2", T0 + 10, "{}"));
-	resp_done(&r);
+	expect_take(s, 0, "POST", cd_a, "tn/app2", T0 + 10, "{}", NULL, NULL);
 	/* The scope's 2 per minute are used, whoever asked. */
 	assert_int_equal(
 		-1, take(s, &r, "POST", cd_a, "tn/app3", T0 + 20, "{}"));
@@ -315,28 +299,19 @@ test_cost_details_per_scope_and_per_application(void **state)
 		body(&r));
 	resp_done(&r);
 	/* Other scopes are free; scopes ignore case. */
-	assert_int_equal(0, take(s, &r, "POST", cd_b, "tn/app", T0 + 20, "{}"));
-	resp_done(&r);
-	assert_int_equal(
-		-1, take(s, &r, "POST",
-			    "/PROVIDERS/microsoft.billing/BILLINGACCOUNTS/a/"
-			    "providers/Microsoft.CostManagement/"
-			    "generateCostDetailsReport",
-			    "tn/app", T0 + 20, "{}"));
-	resp_done(&r);
+	expect_take(s, 0, "POST", cd_b, "tn/app", T0 + 20, "{}", NULL, NULL);
+	expect_take(s, -1, "POST",
+		"/PROVIDERS/microsoft.billing/BILLINGACCOUNTS/a/"
+		"providers/Microsoft.CostManagement/"
+		"generateCostDetailsReport",
+		"tn/app", T0 + 20, "{}", NULL, NULL);
 	/* A minute after the first, one fits; then the hour's 3 are used
 	 * until the first is an hour old. */
-	assert_int_equal(
-		0, take(s, &r, "POST", cd_a, "tn/app", T0 + 60000, "{}"));
-	resp_done(&r);
-	assert_int_equal(
-		-1, take(s, &r, "POST", cd_a, "tn/app", T0 + 120000, "{}"));
-	assert_string_equal("3480", hdr(&r, "Retry-After"));
-	resp_done(&r);
+	expect_take(s, 0, "POST", cd_a, "tn/app", T0 + 60000, "{}", NULL, NULL);
+	expect_take(s, -1, "POST", cd_a, "tn/app", T0 + 120000, "{}",
+		"Retry-After", "3480");
 	/* Only the generateCostDetailsReport POST is limited. */
-	assert_int_equal(
-		0, take(s, &r, "GET", cd_a, "tn/app", T0 + 120000, NULL));
-	resp_done(&r);
+	expect_take(s, 0, "GET", cd_a, "tn/app", T0 + 120000, NULL, NULL, NULL);
 	/* The application's 4 per minute across scopes. */
 	for (int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path),
@@ -344,9 +319,8 @@ test_cost_details_per_scope_and_per_application(void **state)
 			"providers/Microsoft.CostManagement/"
 			"generateCostDetailsReport",
 			i);
-		assert_int_equal(0, take(s, &r, "POST", path, "tn/busy",
-					    T0 + 1000 * i, "{}"));
-		resp_done(&r);
+		expect_take(s, 0, "POST", path, "tn/busy", T0 + 1000 * i, "{}",
+			NULL, NULL);
 	}
 	assert_int_equal(
 		-1, take(s, &r, "POST", cd_b, "tn/busy", T0 + 5000, "{}"));
@@ -359,9 +333,8 @@ test_cost_details_per_scope_and_per_application(void **state)
 	resp_done(&r);
 	/* Refused calls are not charged: scope B still has a call left
 	 * this minute. */
-	assert_int_equal(
-		0, take(s, &r, "POST", cd_b, "tn/other", T0 + 5000, "{}"));
-	resp_done(&r);
+	expect_take(
+		s, 0, "POST", cd_b, "tn/other", T0 + 5000, "{}", NULL, NULL);
 	as_server_stop(s);
 }
 
@@ -418,22 +391,15 @@ test_query_qpu_per_tenant_with_headers(void **state)
 		body(&r));
 	resp_done(&r);
 	/* Another tenant is not affected. */
-	assert_int_equal(0, take(s, &r, "POST", query, "tn2/app", T0, mtd));
-	resp_done(&r);
+	expect_take(s, 0, "POST", query, "tn2/app", T0, mtd, NULL, NULL);
 	/* Ten seconds on, the 10 s window is empty, the minute is not. */
-	assert_int_equal(
-		0, take(s, &r, "POST", query, "tn/app", T0 + 10000, mtd));
-	assert_string_equal("QueryQuota10s:2,QueryQuota1min:1",
-		hdr(&r, "x-ms-ratelimit-microsoft.costmanagement-qpu-"
-			"remaining"));
-	resp_done(&r);
-	assert_int_equal(
-		0, take(s, &r, "POST", query, "tn/app", T0 + 10000, mtd));
-	resp_done(&r);
-	assert_int_equal(
-		-1, take(s, &r, "POST", query, "tn/app", T0 + 10000, mtd));
-	assert_string_equal("50", hdr(&r, "Retry-After"));
-	resp_done(&r);
+	expect_take(s, 0, "POST", query, "tn/app", T0 + 10000, mtd,
+		"x-ms-ratelimit-microsoft.costmanagement-qpu-"
+		"remaining",
+		"QueryQuota10s:2,QueryQuota1min:1");
+	expect_take(s, 0, "POST", query, "tn/app", T0 + 10000, mtd, NULL, NULL);
+	expect_take(s, -1, "POST", query, "tn/app", T0 + 10000, mtd,
+		"Retry-After", "50");
 	/* A GET on the query path costs no QPU. */
 	assert_int_equal(
 		0, take(s, &r, "GET", query, "tn/app", T0 + 10000, NULL));
@@ -545,18 +511,16 @@ static void
 test_http_buckets_headers_and_early_retry(void **state)
 {
 	as_server *s = start("reads=3/1,writes=2/1");
-	char base[128], u[512], auth[4096], tok[4000];
+	char base[128], u[512];
 	cb_test_reply r;
 	json_t *v;
 	char want[8];
 
 	(void)state;
-	assert_int_equal(0, as_entra_issue(s, tok, sizeof(tok)));
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
 	as_server_base(s, base, sizeof(base));
 	snprintf(u, sizeof(u), "%s%s?api-version=2024-04-01", base, accounts);
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+		as_test_call(s, &r, "GET", u, NULL, NULL);
 		assert_int_equal(200, r.status);
 		snprintf(want, sizeof(want), "%d", 2 - i);
 		assert_string_equal(
@@ -564,7 +528,7 @@ test_http_buckets_headers_and_early_retry(void **state)
 				      "x-ms-ratelimit-remaining-tenant-reads"));
 		cb_test_reply_free(&r);
 	}
-	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
+	as_test_call(s, &r, "GET", u, NULL, NULL);
 	assert_int_equal(429, r.status);
 	assert_string_equal("1", cb_test_reply_header(&r, "Retry-After"));
 	assert_string_equal(
@@ -580,9 +544,7 @@ test_http_buckets_headers_and_early_retry(void **state)
 	json_decref(v);
 	cb_test_reply_free(&r);
 	/* At once again: a violation, and 429 again. */
-	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
-	assert_int_equal(429, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", u, NULL, NULL, 429, NULL);
 	v = as_violations_json(s);
 	assert_int_equal(1,
 		json_integer_value(json_object_get(json_object_get(v, "byKind"),
@@ -590,9 +552,7 @@ test_http_buckets_headers_and_early_retry(void **state)
 	json_decref(v);
 	/* After the Retry-After, a token is back and no rule is broken. */
 	usleep(1100 * 1000);
-	assert_int_equal(0, cb_test_fetch(&r, "GET", u, auth, NULL));
-	assert_int_equal(200, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", u, NULL, NULL, 200, NULL);
 	v = as_violations_json(s);
 	assert_int_equal(1,
 		json_integer_value(json_object_get(json_object_get(v, "byKind"),
@@ -603,9 +563,9 @@ test_http_buckets_headers_and_early_retry(void **state)
 		"%s%s/nope/customers/nope/policies/default"
 		"?api-version=2024-04-01",
 		base, accounts);
-	assert_int_equal(0, cb_test_fetch(&r, "PUT", u, auth,
-				    "{\"properties\":{\"viewCharges\":"
-				    "\"Allowed\"}}"));
+	as_test_call(s, &r, "PUT", u, NULL,
+		"{\"properties\":{\"viewCharges\":"
+		"\"Allowed\"}}");
 	assert_string_equal(
 		"1", cb_test_reply_header(
 			     &r, "x-ms-ratelimit-remaining-tenant-writes"));

@@ -69,17 +69,16 @@ generator_total(
 	as_costgen_free(g);
 }
 
+/* A customer's usage details, query appended to the api-version. */
 static void
-assert_shape(const char *rel, const char *status, const char *actual,
-	const char *const *ignore)
+usage_path(as_server *s, const char *customer, const char *query, char *out,
+	size_t outlen)
 {
-	char *want = cb_test_example_response(rel, status);
-	char why[512];
-
-	assert_non_null(want);
-	if (!cb_test_json_shape(want, actual, ignore, why, sizeof(why)))
-		fail_msg("%s %s: %s", rel, status, why);
-	free(want);
+	snprintf(out, outlen,
+		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
+		"providers/Microsoft.Consumption/usageDetails?api-version="
+		"2024-08-01%s",
+		as_test_mpa(s), customer, query);
 }
 
 /* Tag names are each resource's own (the generator's are env and
@@ -106,11 +105,7 @@ test_modern_usage_details_page_through_every_line(void **state)
 	f.customer = 1;
 	generator_total(s, &f, &want, &want_count);
 	assert_true(want_count > 50);
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
-		"providers/Microsoft.Consumption/usageDetails?api-version="
-		"2024-08-01",
-		as_test_mpa(s), c->id);
+	usage_path(s, c->id, "", path, sizeof(path));
 	next = strdup(path);
 	while (next != NULL) {
 		json_t *v;
@@ -120,8 +115,9 @@ test_modern_usage_details_page_through_every_line(void **state)
 		free(next);
 		assert_int_equal(200, r.status);
 		if (pages++ == 0)
-			assert_shape("Microsoft.Consumption/2024-08-01/"
-				     "UsageDetailsListByMCACustomer.json",
+			as_test_assert_shape(
+				"Microsoft.Consumption/2024-08-01/"
+				"UsageDetailsListByMCACustomer.json",
 				"200", r.body, own_tags);
 		assert_non_null(strstr(r.body, "\"kind\":\"modern\""));
 		sum_field(r.body, "costInBillingCurrency", &sum, &count);
@@ -136,11 +132,8 @@ test_modern_usage_details_page_through_every_line(void **state)
 	assert_int_equal(0, cb_money_cmp(want, sum));
 
 	/* A day range of the month: only those days' lines. */
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
-		"providers/Microsoft.Consumption/usageDetails?api-version="
-		"2024-08-01&startDate=2026-10-03&endDate=2026-10-04",
-		as_test_mpa(s), c->id);
+	usage_path(s, c->id, "&startDate=2026-10-03&endDate=2026-10-04", path,
+		sizeof(path));
 	f.first_day = 3;
 	f.last_day = 4;
 	generator_total(s, &f, &want, &want_count);
@@ -157,41 +150,21 @@ test_modern_usage_details_page_through_every_line(void **state)
 	cb_test_reply_free(&r);
 
 	/* Another month has no lines: 204, no body. */
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
-		"providers/Microsoft.Consumption/usageDetails?api-version="
-		"2024-08-01&startDate=2026-11-01&endDate=2026-11-30",
-		as_test_mpa(s), c->id);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(204, r.status);
-	assert_int_equal(0, r.body_len);
-	cb_test_reply_free(&r);
+	usage_path(s, c->id, "&startDate=2026-11-01&endDate=2026-11-30", path,
+		sizeof(path));
+	as_test_expect(s, "GET", path, NULL, NULL, 204, "");
 
 	/* $filter is for legacy scopes only. */
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
-		"providers/Microsoft.Consumption/usageDetails?api-version="
-		"2024-08-01&$filter=tags%%20eq%%20'a:b'",
-		as_test_mpa(s), c->id);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(400, r.status);
-	assert_string_equal(
+	usage_path(s, c->id, "&$filter=tags%20eq%20'a:b'", path, sizeof(path));
+	as_test_expect(s, "GET", path, NULL, NULL, 400,
 		"{\"error\":{\"code\":\"BadRequest\",\"message\":\"$filter is "
 		"not supported for usage details of a Microsoft Customer "
 		"Agreement or Microsoft Partner Agreement scope; use "
-		"startDate and endDate.\"}}",
-		r.body);
-	cb_test_reply_free(&r);
+		"startDate and endDate.\"}}");
 
 	/* Unknown customer: 404. */
-	snprintf(path, sizeof(path),
-		"/providers/Microsoft.Billing/billingAccounts/%s/customers/"
-		"nobody/providers/Microsoft.Consumption/usageDetails?"
-		"api-version=2024-08-01",
-		as_test_mpa(s));
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+	usage_path(s, "nobody", "", path, sizeof(path));
+	as_test_expect(s, "GET", path, NULL, NULL, 404, NULL);
 	as_server_stop(s);
 }
 
@@ -217,8 +190,9 @@ test_legacy_usage_details_under_a_billing_period(void **state)
 		sub->id);
 	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
-	assert_shape("Microsoft.Consumption/2024-08-01/UsageDetailsList.json",
-		"200", r.body, own_tags);
+	as_test_assert_shape(
+		"Microsoft.Consumption/2024-08-01/UsageDetailsList.json", "200",
+		r.body, own_tags);
 	assert_non_null(strstr(r.body, "\"kind\":\"legacy\""));
 	assert_null(strstr(r.body, "\"kind\":\"modern\""));
 	assert_null(strstr(r.body, "nextLink"));
@@ -233,9 +207,7 @@ test_legacy_usage_details_under_a_billing_period(void **state)
 		"201903/providers/Microsoft.Consumption/usageDetails?"
 		"api-version=2024-08-01",
 		sub->id);
-	as_test_call(s, &r, "GET", path, NULL, NULL);
-	assert_int_equal(204, r.status);
-	cb_test_reply_free(&r);
+	as_test_expect(s, "GET", path, NULL, NULL, 204, NULL);
 	as_server_stop(s);
 }
 
@@ -261,8 +233,8 @@ test_price_sheet_pages_inside_properties(void **state)
 		sub->id);
 	as_test_call(s, &r, "GET", path, NULL, NULL);
 	assert_int_equal(200, r.status);
-	assert_shape("Microsoft.Consumption/2024-08-01/PriceSheet.json", "200",
-		r.body, ignore);
+	as_test_assert_shape("Microsoft.Consumption/2024-08-01/PriceSheet.json",
+		"200", r.body, ignore);
 	v = json_loads(r.body, 0, NULL);
 	snprintf(id, sizeof(id),
 		"/subscriptions/%s/providers/Microsoft.Billing/billingPeriods/"
@@ -291,13 +263,11 @@ test_price_sheet_pages_inside_properties(void **state)
 	assert_non_null(strstr(r.body,
 		"\"properties\":{\"nextLink\":null,\"pricesheets\":[]}"));
 	cb_test_reply_free(&r);
-	as_test_call(s, &r, "GET",
+	as_test_expect(s, "GET",
 		"/subscriptions/00000000-0000-0000-0000-000000000000/providers/"
 		"Microsoft.Consumption/pricesheets/default?api-version="
 		"2024-08-01",
-		NULL, NULL);
-	assert_int_equal(404, r.status);
-	cb_test_reply_free(&r);
+		NULL, NULL, 404, NULL);
 	as_server_stop(s);
 }
 

@@ -44,8 +44,8 @@ ignored(const char *path, const char *const *ignore)
 }
 
 static bool
-shape(json_t *e, json_t *a, const char *path,
-	const char *const *ignore, char *why, size_t whylen)
+shape(json_t *e, json_t *a, const char *path, const char *const *ignore,
+	char *why, size_t whylen)
 {
 	char sub[1024];
 

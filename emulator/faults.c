@@ -57,6 +57,7 @@
 
 #include "core/buf.h"
 #include "emulator/armsim.h"
+#include "emulator/router.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -480,74 +481,12 @@ is_control(const as_req *req)
 }
 
 static bool
-contains_ci(const char *s, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	for (; *s != '\0'; s++)
-		if (strncasecmp(s, needle, m) == 0)
-			return true;
-	return false;
-}
-
-/* Segment i of pattern pat (without slashes), into out. */
-static size_t
-pattern_segments(const char *pat, char seg[][128], size_t max)
-{
-	size_t n = 0;
-
-	while (*pat != '\0' && n < max) {
-		size_t len;
-
-		while (*pat == '/')
-			pat++;
-		if (*pat == '\0')
-			break;
-		len = strcspn(pat, "/");
-		snprintf(seg[n++], 128, "%.*s", (int)len, pat);
-		pat += len;
-	}
-	return n;
-}
-
-static bool
-seg_ok(const char *pat, const char *seg)
-{
-	return pat[0] == '{' ? seg[0] != '\0' : strcasecmp(pat, seg) == 0;
-}
-
-/* router.c's matching: literals ignoring case, {x} one segment, one
- * {scope*} one or more. */
-static bool
-pattern_match(const char *pattern, const as_req *req)
-{
-	char pat[AS_MAX_SEGMENTS][128];
-	size_t np = pattern_segments(pattern, pat, AS_MAX_SEGMENTS);
-	size_t star = np, head, tail;
-
-	for (size_t i = 0; i < np; i++)
-		if (strcmp(pat[i], "{scope*}") == 0)
-			star = i;
-	if (star == np ? req->nseg != np : req->nseg < np)
-		return false;
-	head = star == np ? np : star;
-	tail = star == np ? 0 : np - star - 1;
-	for (size_t i = 0; i < head; i++)
-		if (!seg_ok(pat[i], req->seg[i]))
-			return false;
-	for (size_t i = 0; i < tail; i++)
-		if (!seg_ok(pat[np - tail + i], req->seg[req->nseg - tail + i]))
-			return false;
-	return true;
-}
-
-static bool
 fault_watches(const struct fault *f, const as_req *req)
 {
 	if (f->method[0] != '\0' && strcasecmp(f->method, req->method) != 0)
 		return false;
-	return f->pattern ? pattern_match(f->route, req)
-			  : contains_ci(req->path, f->route);
+	return f->pattern ? as_router_pattern_matches(f->route, req)
+			  : as_contains_ci(req->path, f->route);
 }
 
 static bool

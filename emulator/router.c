@@ -167,27 +167,60 @@ add_scope_cap(as_req *req, size_t from, size_t to)
 	return 0;
 }
 
-/* Whether req's path matches pattern; fills req->cap when it does. */
-static bool
-path_match(const char *pattern, as_req *req)
+/* Where pattern's one {scope*} is (np when none), or SIZE_MAX when
+ * req's path does not have pattern's shape. */
+static size_t
+shape_match(char pat[][96], size_t np, const as_req *req)
 {
-	char pat[AS_MAX_SEGMENTS][96];
-	size_t np = split_pattern(pattern, pat, AS_MAX_SEGMENTS);
 	size_t star = np, suffix;
 
 	for (size_t i = 0; i < np; i++)
 		if (strcmp(pat[i], "{scope*}") == 0)
 			star = i;
 	if (star == np ? req->nseg != np : req->nseg < np)
-		return false;
+		return SIZE_MAX;
 	suffix = star == np ? 0 : np - star - 1;
 	for (size_t i = 0; i < (star == np ? np : star); i++)
 		if (!seg_match(pat[i], req->seg[i]))
-			return false;
+			return SIZE_MAX;
 	for (size_t i = 0; i < suffix; i++)
 		if (!seg_match(pat[np - suffix + i],
 			    req->seg[req->nseg - suffix + i]))
-			return false;
+			return SIZE_MAX;
+	return star;
+}
+
+bool
+as_router_pattern_matches(const char *pattern, const as_req *req)
+{
+	char pat[AS_MAX_SEGMENTS][96];
+	size_t np = split_pattern(pattern, pat, AS_MAX_SEGMENTS);
+
+	return shape_match(pat, np, req) != SIZE_MAX;
+}
+
+bool
+as_contains_ci(const char *s, const char *needle)
+{
+	size_t m = strlen(needle);
+
+	for (; *s != '\0'; s++)
+		if (strncasecmp(s, needle, m) == 0)
+			return true;
+	return false;
+}
+
+/* Whether req's path matches pattern; fills req->cap when it does. */
+static bool
+path_match(const char *pattern, as_req *req)
+{
+	char pat[AS_MAX_SEGMENTS][96];
+	size_t np = split_pattern(pattern, pat, AS_MAX_SEGMENTS);
+	size_t star = shape_match(pat, np, req), suffix;
+
+	if (star == SIZE_MAX)
+		return false;
+	suffix = star == np ? 0 : np - star - 1;
 	clear_caps(req);
 	for (size_t i = 0; i < np; i++) {
 		int rc = 0;

@@ -30,6 +30,13 @@ void as_router_unknown(as_server *s, const as_req *req, as_resp *resp, int how);
 int as_router_check_version(
 	as_server *s, const as_req *req, const as_route *rt, as_resp *resp);
 
+/* Whether req's path has pattern's shape, matched as routes are:
+ * literals ignoring case, {x} one segment, one {scope*} one or more. */
+bool as_router_pattern_matches(const char *pattern, const as_req *req);
+
+/* Whether needle occurs in s, ignoring ASCII case. */
+bool as_contains_ci(const char *s, const char *needle);
+
 /* Whether version is one of the api-versions of the families apis. */
 bool as_router_version_known(unsigned apis, const char *version);
 

@@ -40,6 +40,7 @@
 #include "core/common.h"
 
 #include "emulator/armsim.h"
+#include "emulator/router.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -516,17 +517,6 @@ ends_with_ci(const char *s, const char *suffix)
 	return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-static bool
-contains_ci(const char *s, const char *needle)
-{
-	size_t m = strlen(needle);
-
-	for (; *s != '\0'; s++)
-		if (strncasecmp(s, needle, m) == 0)
-			return true;
-	return false;
-}
-
 static int
 op_of(const as_req *req, unsigned flags)
 {
@@ -801,7 +791,7 @@ as_throttle_take(as_server *s, const as_req *req, as_resp *resp)
 		return s->throttle == NULL ? 0 : -1;
 	if (strcasecmp(req->method, "POST") != 0 || route == NULL)
 		return 0;
-	if (contains_ci(route, "generateCostDetailsReport"))
+	if (as_contains_ci(route, "generateCostDetailsReport"))
 		return take_costdetails(s, req, resp);
 	if (ends_with_ci(route, "/Microsoft.CostManagement/query") ||
 		ends_with_ci(route, "/Microsoft.CostManagement/forecast"))

@@ -106,8 +106,8 @@ print_json(const cb_sync_result *r)
 				continue;
 			cli_json_object(&j, NULL);
 			cli_json_str(&j, "kind", json_kind[c->kind]);
-			cli_json_str(&j, "billingAccount",
-				c->billing_account_id);
+			cli_json_str(
+				&j, "billingAccount", c->billing_account_id);
 			cli_json_str(&j, "customer", c->customer_id);
 			cli_json_str(&j, "id", c->id);
 			cli_json_str(&j, "name", c->name);
@@ -221,8 +221,8 @@ cli_sync(struct cli_ctx *ctx, const struct cli_args *args)
 			return cli_fail(ctx);
 		cfg = empty;
 	}
-	rc = cb_sync_run(ctx->store, cfg, &o, pr.on ? show_progress : NULL,
-		&pr, &r);
+	rc = cb_sync_run(
+		ctx->store, cfg, &o, pr.on ? show_progress : NULL, &pr, &r);
 	end_progress(&pr);
 	cb_config_free(empty);
 	if (rc < 0) {

@@ -43,10 +43,10 @@ struct cli_args {
 					   argv; NULL if absent or a flag */
 	/* every value given, in order (the first CLI_OPT_REPEAT_MAX) */
 	const char *values[CLI_OPT_IDS][CLI_OPT_REPEAT_MAX];
-	int count[CLI_OPT_IDS];         /* times each option was given */
-	int argc;                       /* arguments (non-options) */
-	char **argv;                    /* the arguments, in order; borrowed:
-					   the front of the parsed argv */
+	int count[CLI_OPT_IDS]; /* times each option was given */
+	int argc;               /* arguments (non-options) */
+	char **argv;            /* the arguments, in order; borrowed:
+				   the front of the parsed argv */
 };
 
 /* Longest usage message a parse produces. */

@@ -37,15 +37,15 @@
 #define COLS_MAX 16
 
 struct table {
-	int kind;            /* cb_sync_kind */
-	const char *name;    /* "customer": chargeback.<name> */
-	size_t nkeys;        /* the first nkeys columns are the key */
+	int kind;                   /* cb_sync_kind */
+	const char *name;           /* "customer": chargeback.<name> */
+	size_t nkeys;               /* the first nkeys columns are the key */
 	const char *cols[COLS_MAX]; /* NULL-ended */
-	const char *account; /* column holding the billing account */
-	const char *customer; /* column holding the customer, or NULL */
-	const char *id;       /* column naming the row itself */
-	const char *label;    /* display name column, or NULL */
-	bool observed;        /* has observed_at (set when a value changes) */
+	const char *account;        /* column holding the billing account */
+	const char *customer;       /* column holding the customer, or NULL */
+	const char *id;             /* column naming the row itself */
+	const char *label;          /* display name column, or NULL */
+	bool observed; /* has observed_at (set when a value changes) */
 	/* Rows of the snapshot, and field col of row r (NULL: SQL NULL);
 	 * rows is the bound of r, skip (or NULL) leaves rows out. */
 	size_t (*count)(const cb_sync_snapshot *s);
@@ -174,8 +174,8 @@ f_budget(const cb_sync_snapshot *s, size_t r, size_t c, char *tmp)
 	const cb_sync_budget *b = &s->budgets[r];
 	const char *v[] = { b->billing_account_id, b->customer_id, b->name,
 		b->category, b->amount, b->time_grain, b->start_date,
-		b->end_date, b->etag, b->notifications ? b->notifications : "{}",
-		b->filter, NULL };
+		b->end_date, b->etag,
+		b->notifications ? b->notifications : "{}", b->filter, NULL };
 
 	if (c == 11) {
 		tmp[0] = b->managed ? 't' : 'f';
@@ -190,8 +190,8 @@ static const struct table tables[] = {
 		{ "id", "display_name", "agreement_type", "account_type",
 			"account_sub_type", "account_status",
 			"primary_billing_tenant_id", NULL },
-		"id", NULL, "id", "display_name", false, n_accounts, n_accounts, NULL,
-		f_account },
+		"id", NULL, "id", "display_name", false, n_accounts, n_accounts,
+		NULL, f_account },
 	{ CB_SYNC_BILLING_PROFILE, "billing_profile", 2,
 		{ "billing_account_id", "id", "display_name", "currency",
 			"billing_relationship_type", "system_id", "status",
@@ -202,18 +202,19 @@ static const struct table tables[] = {
 		n_profiles, n_profiles, NULL, f_profile },
 	{ CB_SYNC_CUSTOMER, "customer", 2,
 		{ "billing_account_id", "customer_id", "billing_profile_id",
-			"display_name", "tenant_id", "system_id",
-			"reseller_id", "reseller_name", "status", "tags",
-			NULL },
+			"display_name", "tenant_id", "system_id", "reseller_id",
+			"reseller_name", "status", "tags", NULL },
 		"billing_account_id", "customer_id", "customer_id",
-		"display_name", false, n_customers, n_customers, NULL, f_customer },
+		"display_name", false, n_customers, n_customers, NULL,
+		f_customer },
 	{ CB_SYNC_SUBSCRIPTION, "subscription", 3,
 		{ "billing_account_id", "customer_id", "subscription_id",
 			"billing_profile_id", "display_name", "status",
 			"sku_id", "sku_description", "reseller_id",
 			"reseller_name", "resource_uri", NULL },
 		"billing_account_id", "customer_id", "subscription_id",
-		"display_name", false, n_subscriptions, n_subscriptions, NULL, f_subscription },
+		"display_name", false, n_subscriptions, n_subscriptions, NULL,
+		f_subscription },
 	{ CB_SYNC_POLICY, "customer_policy", 2,
 		{ "billing_account_id", "customer_id", "view_charges", NULL },
 		"billing_account_id", "customer_id", "customer_id", NULL, true,
@@ -246,8 +247,8 @@ col_list(cb_buf *b, const struct table *t, size_t from, size_t to,
 	int error = 0;
 
 	for (size_t i = from; error == 0 && i < to; i++)
-		error = cb__buf_printf(b, "%s%s%s", i > from ? ", " : "",
-			prefix, t->cols[i]);
+		error = cb__buf_printf(
+			b, "%s%s%s", i > from ? ", " : "", prefix, t->cols[i]);
 	return error;
 }
 
@@ -300,8 +301,8 @@ sync_error(cb_store *store, PGresult *res, const char *what)
 {
 	const char *primary =
 		res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *state =
+		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	char line[CB_ERROR_MESSAGE_MAX];
 	size_t n;
 
@@ -309,8 +310,8 @@ sync_error(cb_store *store, PGresult *res, const char *what)
 		primary ? primary : PQerrorMessage(store->conn));
 	n = strcspn(line, "\r\n");
 	line[n] = '\0';
-	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: sync: %s: %s", what,
-		line);
+	cb__error_set(
+		CB_EDB, CB_ERRCLASS_DB, "database: sync: %s: %s", what, line);
 	if (state)
 		cb__error_set_sqlstate(state);
 	PQclear(res);
@@ -381,8 +382,8 @@ stage(cb_store *store, const struct table *t, const cb_sync_snapshot *s)
 		(error = q(store, NULL, "staging", sql.ptr, 0, NULL)) < 0)
 		goto done;
 	cb__buf_clear(&sql);
-	if ((error = cb__buf_printf(&sql, "COPY pg_temp.cb_stage_%s (",
-		     t->name)) < 0 ||
+	if ((error = cb__buf_printf(
+		     &sql, "COPY pg_temp.cb_stage_%s (", t->name)) < 0 ||
 		(error = col_list(&sql, t, 0, n, "")) < 0 ||
 		(error = cb__buf_puts(&sql, ") FROM STDIN")) < 0)
 		goto done;
@@ -396,7 +397,8 @@ stage(cb_store *store, const struct table *t, const cb_sync_snapshot *s)
 		if (t->skip && t->skip(s, r))
 			goto next;
 		for (size_t c = 0; error == 0 && c < n; c++)
-			if ((c > 0 && (error = cb__buf_putc(&data, '\t')) < 0) ||
+			if ((c > 0 &&
+				    (error = cb__buf_putc(&data, '\t')) < 0) ||
 				(error = copy_field(
 					 &data, t->field(s, r, c, tmp))) < 0)
 				break;
@@ -406,8 +408,8 @@ stage(cb_store *store, const struct table *t, const cb_sync_snapshot *s)
 		/* Send in pieces of about 1 MiB: memory stays flat. */
 		if (error == 0 && data.size > 0 &&
 			(data.size > ((size_t)1 << 20) || r + 1 == rows)) {
-			if (PQputCopyData(store->conn, data.ptr,
-				    (int)data.size) != 1)
+			if (PQputCopyData(
+				    store->conn, data.ptr, (int)data.size) != 1)
 				error = sync_error(store, NULL, "copy");
 			cb__buf_clear(&data);
 		}
@@ -520,8 +522,8 @@ upsert(cb_store *store, const struct table *t)
 	cb_buf sql = CB_BUF_INIT;
 	int error;
 
-	if ((error = cb__buf_printf(&sql, "INSERT INTO chargeback.%s AS t (",
-		     t->name)) < 0 ||
+	if ((error = cb__buf_printf(
+		     &sql, "INSERT INTO chargeback.%s AS t (", t->name)) < 0 ||
 		(error = col_list(&sql, t, 0, n, "")) < 0 ||
 		(error = cb__buf_puts(&sql, ", last_seen) SELECT ")) < 0 ||
 		(error = col_list(&sql, t, 0, n, "")) < 0 ||
@@ -643,7 +645,8 @@ counts_json(cb_buf *b, const cb_sync_result *r)
 			"%s\"%s\":{\"rows\":%zu,\"new\":%zu,\"changed\":%zu,"
 			"\"gone\":%zu}",
 			k ? "," : "", keys[k], r->count[k],
-			r->changed[CB_SYNC_NEW][k], r->changed[CB_SYNC_CHANGED][k],
+			r->changed[CB_SYNC_NEW][k],
+			r->changed[CB_SYNC_CHANGED][k],
 			r->changed[CB_SYNC_GONE][k]);
 	return error ? error : cb__buf_putc(b, '}');
 }

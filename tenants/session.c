@@ -79,8 +79,8 @@ cb__session_open(cb__session **out, const cb_config *cfg)
 	cb__http_set_ratelimit(s->http, s->reads);
 	ao.http = s->http;
 	ao.endpoint = cb_config_azure(cfg)->management_endpoint
-		? cb_config_azure(cfg)->management_endpoint
-		: cb_credential_management_endpoint(s->cred);
+			      ? cb_config_azure(cfg)->management_endpoint
+			      : cb_credential_management_endpoint(s->cred);
 	ao.token = cb__session_token;
 	ao.token_payload = s;
 	if ((rc = cb__arm_new(&s->arm, &ao)) != 0)

@@ -63,11 +63,11 @@ cb_sync_snapshot_free(cb_sync_snapshot *s)
 		&r_->system_id, &r_->reseller_id, &r_->reseller_name,
 		&r_->status, &r_->tags, &r_->view_charges);
 	FREE_STRINGS(s->subscriptions, s->subscription_count,
-		cb_sync_subscription, &r_->billing_account_id,
-		&r_->customer_id, &r_->subscription_id,
-		&r_->billing_profile_id, &r_->display_name, &r_->status,
-		&r_->sku_id, &r_->sku_description, &r_->reseller_id,
-		&r_->reseller_name, &r_->resource_uri);
+		cb_sync_subscription, &r_->billing_account_id, &r_->customer_id,
+		&r_->subscription_id, &r_->billing_profile_id,
+		&r_->display_name, &r_->status, &r_->sku_id,
+		&r_->sku_description, &r_->reseller_id, &r_->reseller_name,
+		&r_->resource_uri);
 	FREE_STRINGS(s->budgets, s->budget_count, cb_sync_budget,
 		&r_->billing_account_id, &r_->customer_id, &r_->name,
 		&r_->category, &r_->amount, &r_->time_grain, &r_->start_date,

@@ -54,7 +54,7 @@ enum job_kind { JOB_POLICY, JOB_BUDGETS };
 
 struct job {
 	struct walk *w;
-	size_t customer;  /* index in snap->customers */
+	size_t customer; /* index in snap->customers */
 	enum job_kind kind;
 	char *url;        /* the request, or the nextLink to follow; owned */
 	struct job *next; /* in walk.pending */
@@ -71,8 +71,7 @@ struct saved_error {
 struct walk {
 	cb__session *sess;
 	cb_sync_snapshot *snap;
-	size_t cap_accounts, cap_profiles, cap_customers, cap_subs,
-		cap_budgets;
+	size_t cap_accounts, cap_profiles, cap_customers, cap_subs, cap_budgets;
 	const char *account; /* the account being listed; borrowed */
 	/* customers sorted by (account, id) */
 	const cb_sync_customer **by_id;
@@ -105,7 +104,8 @@ restore_error(const struct saved_error *e)
 {
 	cb__error_set(e->code, e->klass, "%s", e->message);
 	if (e->status != 0 || e->arm_code[0] || e->request_id[0])
-		cb__error_set_http(e->status, e->arm_code[0] ? e->arm_code : NULL,
+		cb__error_set_http(e->status,
+			e->arm_code[0] ? e->arm_code : NULL,
 			e->request_id[0] ? e->request_id : NULL);
 	return e->code;
 }
@@ -290,9 +290,9 @@ add_account(struct walk *w, const cb_json *doc, const cb_json_node *item)
 	for (char *p = a->primary_billing_tenant_id; p && *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	a->has_customers = a->agreement_type &&
-			   strcmp(a->agreement_type,
-				   "MicrosoftPartnerAgreement") == 0;
+	a->has_customers =
+		a->agreement_type &&
+		strcmp(a->agreement_type, "MicrosoftPartnerAgreement") == 0;
 	return 0;
 }
 
@@ -318,8 +318,8 @@ profile_item(const cb_json *doc, const cb_json_node *item, void *payload)
 		(error = get_str(&p->id, doc, item, "name")) < 0 ||
 		(error = get_str(&p->display_name, doc, item,
 			 "properties.displayName")) < 0 ||
-		(error = get_str(&p->currency, doc, item,
-			 "properties.currency")) < 0 ||
+		(error = get_str(
+			 &p->currency, doc, item, "properties.currency")) < 0 ||
 		(error = get_str(&p->billing_relationship_type, doc, item,
 			 "properties.billingRelationshipType")) < 0 ||
 		(error = get_str(&p->system_id, doc, item,
@@ -390,8 +390,8 @@ subscription_item(const cb_json *doc, const cb_json_node *item, void *payload)
 
 	/* A subscription of no customer (a partner's own, MCA-style) has
 	 * no place in a customer's hierarchy. */
-	if ((error = get_last_segment(&customer, doc, item,
-		     "properties.customerId")) < 0 ||
+	if ((error = get_last_segment(
+		     &customer, doc, item, "properties.customerId")) < 0 ||
 		customer == NULL)
 		return error;
 	if ((error = grow((void **)&s->subscriptions, &w->cap_subs,
@@ -402,8 +402,8 @@ subscription_item(const cb_json *doc, const cb_json_node *item, void *payload)
 	b = &s->subscriptions[s->subscription_count++];
 	b->customer_id = customer;
 	if ((error = dup(&b->billing_account_id, w->account)) < 0 ||
-		(error = get_str(&id, doc, item,
-			 "properties.subscriptionId")) < 0 ||
+		(error = get_str(&id, doc, item, "properties.subscriptionId")) <
+			0 ||
 		(id == NULL && (error = get_str(&id, doc, item, "name")) < 0) ||
 		(error = dup_lower(&b->subscription_id, id)) < 0 ||
 		(error = get_last_segment(&b->billing_profile_id, doc, item,
@@ -412,9 +412,8 @@ subscription_item(const cb_json *doc, const cb_json_node *item, void *payload)
 			 "properties.displayName")) < 0 ||
 		(error = get_str(&b->status, doc, item,
 			 "properties.subscriptionBillingStatus")) < 0 ||
-		(b->status == NULL &&
-			(error = get_str(&b->status, doc, item,
-				 "properties.status")) < 0) ||
+		(b->status == NULL && (error = get_str(&b->status, doc, item,
+					       "properties.status")) < 0) ||
 		(error = get_str(&b->sku_id, doc, item, "properties.skuId")) <
 			0 ||
 		(error = get_str(&b->sku_description, doc, item,
@@ -434,15 +433,14 @@ done:
 }
 
 static int
-list(struct walk *w, const char *account, const char *what,
-	cb_arm_item_fn each)
+list(struct walk *w, const char *account, const char *what, cb_arm_item_fn each)
 {
 	cb_buf path = CB_BUF_INIT;
 	int error;
 
 	w->account = account;
-	if ((error = cb__buf_printf(&path, ACCOUNTS "/%s/%s", account,
-		     what)) < 0)
+	if ((error = cb__buf_printf(&path, ACCOUNTS "/%s/%s", account, what)) <
+		0)
 		return error;
 	error = cb__arm_list(w->sess->arm, path.ptr, BILLING_API, each, w);
 	cb_buf_dispose(&path);
@@ -531,8 +529,8 @@ check_references(struct walk *w)
 	for (size_t i = 0; i < s->customer_count; i++) {
 		const cb_sync_customer *c = &s->customers[i];
 
-		if (!has_profile(s, c->billing_account_id,
-			    c->billing_profile_id))
+		if (!has_profile(
+			    s, c->billing_account_id, c->billing_profile_id))
 			return cb__error_set(CB_EPARSE, CB_ERRCLASS_AZURE,
 				"billing account %s: customer %s names "
 				"billing profile %s, which the profiles list "
@@ -550,8 +548,8 @@ check_references(struct walk *w)
 				"did not return",
 				b->billing_account_id, b->subscription_id,
 				b->customer_id);
-		if (!has_profile(s, b->billing_account_id,
-			    b->billing_profile_id))
+		if (!has_profile(
+			    s, b->billing_account_id, b->billing_profile_id))
 			return cb__error_set(CB_EPARSE, CB_ERRCLASS_AZURE,
 				"billing account %s: billing subscription %s "
 				"names billing profile %s, which the profiles "
@@ -610,8 +608,8 @@ add_budget(struct walk *w, const cb_sync_customer *c, const cb_json *doc,
 		(error = dup(&b->customer_id, c->customer_id)) < 0 ||
 		(error = get_str(&b->name, doc, item, "name")) < 0 ||
 		(error = get_str(&b->etag, doc, item, "eTag")) < 0 ||
-		(error = get_str(&b->category, doc, item,
-			 "properties.category")) < 0 ||
+		(error = get_str(
+			 &b->category, doc, item, "properties.category")) < 0 ||
 		(error = get_str(&b->time_grain, doc, item,
 			 "properties.timeGrain")) < 0 ||
 		(error = get_str(&b->start_date, doc, item,
@@ -620,8 +618,8 @@ add_budget(struct walk *w, const cb_sync_customer *c, const cb_json *doc,
 			 "properties.timePeriod.endDate")) < 0 ||
 		(error = get_json(&b->notifications, doc, item,
 			 "properties.notifications", "{}")) < 0 ||
-		(error = get_json(&b->filter, doc, item, "properties.filter",
-			 NULL)) < 0)
+		(error = get_json(
+			 &b->filter, doc, item, "properties.filter", NULL)) < 0)
 		return error;
 	if (b->name == NULL || *b->name == '\0')
 		return cb__json_error(doc, item, "name", "missing");
@@ -633,8 +631,7 @@ add_budget(struct walk *w, const cb_sync_customer *c, const cb_json *doc,
 		if (cb__json_number_text(amount) == NULL)
 			return cb__json_error(
 				doc, item, "properties.amount", "not a number");
-		if ((error = dup(&b->amount, cb__json_number_text(amount))) <
-			0)
+		if ((error = dup(&b->amount, cb__json_number_text(amount))) < 0)
 			return error;
 	} else if (error != CB_ENOTFOUND) {
 		return error;
@@ -658,23 +655,23 @@ job_parse(struct job *j, const cb_json *doc, char **next)
 	*next = NULL;
 	if (j->kind == JOB_POLICY) {
 		cb__free(c->view_charges);
-		return get_str(&c->view_charges, doc, root,
-			"properties.viewCharges");
+		return get_str(
+			&c->view_charges, doc, root, "properties.viewCharges");
 	}
 	if (doc == NULL) /* 204: no budgets */
 		return 0;
 	if ((error = cb__json_get_array(&value, doc, root, "value", 0)) < 0)
 		return error;
 	for (size_t i = 0; i < cb__json_array_size(value); i++)
-		if ((error = add_budget(w, c, doc,
-			     cb__json_array_get(value, i))) < 0)
+		if ((error = add_budget(
+			     w, c, doc, cb__json_array_get(value, i))) < 0)
 			return error;
 	error = cb__json_get_string(
 		&link, doc, root, "nextLink", CB_JSON_OPTIONAL);
 	if (error == CB_ENOTFOUND || (error == 0 && *link == '\0'))
 		return 0;
-	if (error < 0 || (error = cb__arm_check_link(&abs, w->sess->arm, link,
-				  "nextLink")) < 0)
+	if (error < 0 || (error = cb__arm_check_link(
+				  &abs, w->sess->arm, link, "nextLink")) < 0)
 		return error;
 	*next = cb__buf_detach(&abs);
 	return *next ? 0 : CB_ENOMEM;
@@ -739,16 +736,15 @@ job_new(struct job **out, struct walk *w, size_t customer, enum job_kind kind)
 	j->kind = kind;
 	j->req = (struct cb_arm_request)CB_ARM_REQUEST_INIT;
 	j->resp = (cb_http_response)CB_HTTP_RESPONSE_INIT;
-	if ((error = cb__buf_printf(&path,
-		     ACCOUNTS "/%s/customers/%s%s", c->billing_account_id,
-		     c->customer_id,
+	if ((error = cb__buf_printf(&path, ACCOUNTS "/%s/customers/%s%s",
+		     c->billing_account_id, c->customer_id,
 		     kind == JOB_POLICY
 			     ? "/policies/default"
 			     : "/providers/Microsoft.Consumption/budgets")) <
 			0 ||
 		(error = cb__arm_url(&url, w->sess->arm, path.ptr,
-			 kind == JOB_POLICY ? BILLING_API
-					    : CONSUMPTION_API)) < 0) {
+			 kind == JOB_POLICY ? BILLING_API : CONSUMPTION_API)) <
+			0) {
 		cb_buf_dispose(&path);
 		cb_buf_dispose(&url);
 		cb__free(j);
@@ -774,8 +770,8 @@ job_submit(struct walk *w, struct job *j)
 
 	if ((error = cb__arm_request_prepare(
 		     &j->req, w->sess->arm, "GET", j->url, NULL)) == 0 &&
-		(error = cb__http_submit(w->sess->http, &j->req.http,
-			 &j->resp, job_done, j)) == 0)
+		(error = cb__http_submit(w->sess->http, &j->req.http, &j->resp,
+			 job_done, j)) == 0)
 		return 0;
 	job_free(j);
 	walk_fail("customer %s", c->customer_id);
@@ -852,8 +848,8 @@ walk_accounts(struct walk *w, const cb_config *cfg, const cb_sync_options *o)
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *name = names ? names[i]
-					 : cb_config_billing_account(cfg, i);
+		const char *name =
+			names ? names[i] : cb_config_billing_account(cfg, i);
 		cb_buf path = CB_BUF_INIT;
 
 		if ((error = cb__buf_printf(&path, ACCOUNTS "/%s", name)) < 0)
@@ -864,8 +860,7 @@ walk_accounts(struct walk *w, const cb_config *cfg, const cb_sync_options *o)
 			return walk_fail("billing account %s", name);
 		error = doc ? add_account(w, doc, cb__json_root(doc))
 			    : cb__error_set(CB_EPARSE, CB_ERRCLASS_AZURE,
-				      "billing account %s: empty answer",
-				      name);
+				      "billing account %s: empty answer", name);
 		cb__json_free(doc);
 		doc = NULL;
 		if (error < 0)
@@ -885,8 +880,8 @@ walk_run(struct walk *w, const cb_config *cfg, const cb_sync_options *o)
 	for (size_t i = 0; i < w->snap->account_count; i++) {
 		const cb_sync_account *a = &w->snap->accounts[i];
 
-		if ((error = list(w, a->id, "billingProfiles",
-			     profile_item)) < 0)
+		if ((error = list(w, a->id, "billingProfiles", profile_item)) <
+			0)
 			return error;
 		if (!a->has_customers)
 			continue;

@@ -167,9 +167,14 @@ test_ratelimit_refuses_bad_options(void **state)
 		{ .header = "h", .ops = 0, .burst = 10, .refill = 1 },
 		{ .header = "h", .ops = 1, .burst = 0, .refill = 1 },
 		{ .header = "h", .ops = 1, .burst = 10, .refill = 0 },
-		{ .header = "h", .ops = 1, .burst = 10, .refill = 1,
+		{ .header = "h",
+			.ops = 1,
+			.burst = 10,
+			.refill = 1,
 			.margin = 10 },
-		{ .header = "h", .ops = 1, .burst = CB_RATELIMIT_MAX + 1,
+		{ .header = "h",
+			.ops = 1,
+			.burst = CB_RATELIMIT_MAX + 1,
 			.refill = 1 },
 	};
 	cb_ratelimit *rl = NULL;
@@ -190,7 +195,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_ratelimit_starts_full_and_keeps_the_margin),
-		cmocka_unit_test(test_ratelimit_refill_stops_at_the_bucket_size),
+		cmocka_unit_test(
+			test_ratelimit_refill_stops_at_the_bucket_size),
 		cmocka_unit_test(test_ratelimit_follows_the_servers_count),
 		cmocka_unit_test(test_ratelimit_429_empties_the_bucket),
 		cmocka_unit_test(test_ratelimit_applies_to_its_kind),

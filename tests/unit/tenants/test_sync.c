@@ -170,8 +170,8 @@ put_policy(as_server *s, const as_customer *c, const char *value)
 		"/providers/Microsoft.Billing/billingAccounts/%s/customers/%s/"
 		"policies/default?api-version=2020-05-01",
 		s->partner->accounts[c->account].name, c->id);
-	snprintf(body, sizeof(body), "{\"properties\":{\"viewCharges\":\"%s\"}}",
-		value);
+	snprintf(body, sizeof(body),
+		"{\"properties\":{\"viewCharges\":\"%s\"}}", value);
 	as_test_expect(s, "PUT", path, NULL, body, 200, NULL);
 }
 
@@ -205,8 +205,8 @@ test_sync_snapshot_equals_the_partner(void **state)
 	assert_int_equal(2, r.count[CB_SYNC_BILLING_ACCOUNT]);
 	assert_int_equal(p->nprofiles, r.count[CB_SYNC_BILLING_PROFILE]);
 	assert_int_equal(12, r.count[CB_SYNC_CUSTOMER]);
-	assert_int_equal(customer_subscriptions(p),
-		r.count[CB_SYNC_SUBSCRIPTION]);
+	assert_int_equal(
+		customer_subscriptions(p), r.count[CB_SYNC_SUBSCRIPTION]);
 	assert_int_equal(24, r.count[CB_SYNC_SUBSCRIPTION]);
 	assert_int_equal(12, r.count[CB_SYNC_POLICY]);
 	assert_int_equal(2, r.count[CB_SYNC_BUDGET]);
@@ -278,19 +278,18 @@ test_sync_snapshot_equals_the_partner(void **state)
 			"'{Actual_GreaterThan_80_Percent,contactEmails,0}' FROM "
 			"chargeback.customer_budget WHERE name = 'cb-monthly'"));
 	assert_string_equal("ok|1",
-		query(f->store,
-			"SELECT status || '|' || count(*) OVER () FROM "
-			"chargeback.sync_run"));
+		query(f->store, "SELECT status || '|' || count(*) OVER () FROM "
+				"chargeback.sync_run"));
 
 	/* A second sync: nothing new, changed or gone; last_seen moves. */
 	ASSERT_OK(cb_sync_run(f->store, cfg, NULL, NULL, NULL, &r));
 	assert_int_equal(0, r.change_count);
 	assert_int_equal(12, r.count[CB_SYNC_CUSTOMER]);
 	cb_sync_result_dispose(&r);
-	assert_string_equal("0",
-		query(f->store,
-			"SELECT count(*) FROM chargeback.customer WHERE "
-			"last_seen = first_seen OR gone_at IS NOT NULL"));
+	assert_string_equal(
+		"0", query(f->store,
+			     "SELECT count(*) FROM chargeback.customer WHERE "
+			     "last_seen = first_seen OR gone_at IS NOT NULL"));
 
 	/* Changed in Azure: a policy, and a budget's amount. */
 	put_policy(s, &p->customers[1], "Allowed");
@@ -498,8 +497,8 @@ test_sync_failure_commits_nothing(void **state)
 	assert_int_equal(CB_EHTTP, rc);
 	assert_int_equal(503, cb_error_last()->http_status);
 	assert_non_null(strstr(cb_error_last()->message, "customer "));
-	assert_non_null(strstr(cb_error_last()->message,
-		"/policies/default: http 503"));
+	assert_non_null(strstr(
+		cb_error_last()->message, "/policies/default: http 503"));
 	assert_null(strstr(cb_error_last()->message, "api-version"));
 	cb_sync_result_dispose(&r);
 	/* The previous snapshot, untouched; the failure recorded. */
@@ -512,10 +511,10 @@ test_sync_failure_commits_nothing(void **state)
 		query(f->store,
 			"SELECT string_agg(status, ',' ORDER BY id) FROM "
 			"chargeback.sync_run"));
-	assert_non_null(strstr(query(f->store,
-				       "SELECT error FROM chargeback.sync_run "
+	assert_non_null(
+		strstr(query(f->store, "SELECT error FROM chargeback.sync_run "
 				       "WHERE status = 'failed'"),
-		"http 503"));
+			"http 503"));
 	/* The lock was released: with the fault gone the next sync runs. */
 	as_test_expect(s, "DELETE", "/_armsim/faults", NULL, NULL, 204, NULL);
 	ASSERT_OK(cb_sync_run(f->store, cfg, NULL, NULL, NULL, &r));
@@ -537,16 +536,15 @@ test_sync_refuses_a_concurrent_sync(void **state)
 
 	ASSERT_OK(cb_store_open(&other, f->dsn));
 	ASSERT_OK(cb_store_sync_lock(other));
-	assert_int_equal(CB_ELOCKED,
-		cb_sync_run(f->store, cfg, NULL, NULL, NULL, &r));
+	assert_int_equal(
+		CB_ELOCKED, cb_sync_run(f->store, cfg, NULL, NULL, NULL, &r));
 	snprintf(want, sizeof(want),
 		"another sync is running on this database (PostgreSQL backend "
 		"%s holds the sync lock); wait for it to finish",
 		query(other, "SELECT pg_backend_pid()"));
 	assert_string_equal(want, cb_error_last()->message);
-	assert_string_equal("0", query(f->store,
-					 "SELECT count(*) FROM "
-					 "chargeback.sync_run"));
+	assert_string_equal("0", query(f->store, "SELECT count(*) FROM "
+						 "chargeback.sync_run"));
 	ASSERT_OK(cb_store_sync_unlock(other));
 	ASSERT_OK(cb_sync_run(f->store, cfg, NULL, NULL, NULL, &r));
 	cb_sync_result_dispose(&r);
@@ -601,9 +599,10 @@ test_sync_walks_the_named_accounts(void **state)
 
 	/* An account that does not exist: ARM's message and the call. */
 	names[0] = "nope";
-	assert_int_equal(CB_ENOTFOUND, cb_sync_walk(&snap, cfg, &o, NULL, NULL));
-	assert_non_null(strstr(cb_error_last()->message,
-		"billing account nope: GET http://"));
+	assert_int_equal(
+		CB_ENOTFOUND, cb_sync_walk(&snap, cfg, &o, NULL, NULL));
+	assert_non_null(strstr(
+		cb_error_last()->message, "billing account nope: GET http://"));
 	assert_non_null(strstr(cb_error_last()->message, "http 404"));
 	cb_config_free(cfg);
 	as_server_stop(s);

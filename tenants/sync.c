@@ -135,6 +135,7 @@ cb_sync_run(cb_store *store, const cb_config *config,
 		int code = e->code, klass = e->klass;
 
 		snprintf(msg, sizeof(msg), "%s", e->message);
+		cb_store_sync_record_failure(store, msg);
 		cb_store_sync_unlock(store);
 		cb__error_set(code, klass, "%s", msg);
 		return code;

@@ -486,8 +486,8 @@ index_customers(struct walk *w)
 	return 0;
 }
 
-static bool
-has_customer(const struct walk *w, const char *account, const char *id)
+static cb_sync_customer *
+find_customer(const struct walk *w, const char *account, const char *id)
 {
 	size_t lo = 0, hi = w->snap->customer_count;
 
@@ -499,13 +499,13 @@ has_customer(const struct walk *w, const char *account, const char *id)
 		if (cmp == 0)
 			cmp = strcmp(id, c->customer_id);
 		if (cmp == 0)
-			return true;
+			return &w->snap->customers[c - w->snap->customers];
 		if (cmp < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return false;
+	return NULL;
 }
 
 static bool
@@ -524,7 +524,7 @@ has_profile(const cb_sync_snapshot *s, const char *account, const char *id)
 static int
 check_references(struct walk *w)
 {
-	const cb_sync_snapshot *s = w->snap;
+	cb_sync_snapshot *s = w->snap;
 
 	for (size_t i = 0; i < s->customer_count; i++) {
 		const cb_sync_customer *c = &s->customers[i];
@@ -540,14 +540,24 @@ check_references(struct walk *w)
 	}
 	for (size_t i = 0; i < s->subscription_count; i++) {
 		const cb_sync_subscription *b = &s->subscriptions[i];
+		cb_sync_customer *c =
+			find_customer(w, b->billing_account_id, b->customer_id);
+		int error;
 
-		if (!has_customer(w, b->billing_account_id, b->customer_id))
+		if (c == NULL)
 			return cb__error_set(CB_EPARSE, CB_ERRCLASS_AZURE,
 				"billing account %s: billing subscription %s "
 				"names customer %s, which the customers list "
 				"did not return",
 				b->billing_account_id, b->subscription_id,
 				b->customer_id);
+		/* Where the customers list named no reseller, an indirect
+		 * customer's subscriptions do. */
+		if (c->reseller_id == NULL && b->reseller_id != NULL &&
+			((error = dup(&c->reseller_id, b->reseller_id)) < 0 ||
+				(error = dup(&c->reseller_name,
+					 b->reseller_name)) < 0))
+			return error;
 		if (!has_profile(
 			    s, b->billing_account_id, b->billing_profile_id))
 			return cb__error_set(CB_EPARSE, CB_ERRCLASS_AZURE,

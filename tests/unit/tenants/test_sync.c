@@ -608,6 +608,67 @@ test_sync_walks_the_named_accounts(void **state)
 	as_server_stop(s);
 }
 
+/* The store keeps any text exactly (COPY escapes), and a snapshot naming
+ * only some accounts marks nothing of the others gone. */
+static void
+test_sync_store_keeps_text_exactly(void **state)
+{
+	struct fx *f = *state;
+	cb_sync_snapshot *s = calloc(1, sizeof(*s));
+	cb_sync_result r = CB_SYNC_RESULT_INIT;
+	const char *odd =
+		"Tab\there, back\\slash \\N\nnew line\r|\"q\" \xc3\xa9";
+
+	s->accounts = calloc(1, sizeof(*s->accounts));
+	s->account_count = 1;
+	s->accounts[0].id = cb__strdup("acct:1_2019-05-31");
+	s->accounts[0].display_name = cb__strdup(odd);
+	s->accounts[0].has_customers = 1;
+	s->customers = calloc(1, sizeof(*s->customers));
+	s->customer_count = 1;
+	s->customers[0].billing_account_id = cb__strdup("acct:1_2019-05-31");
+	s->customers[0].customer_id = cb__strdup("Q7GV-UUVA-PJA-TGB");
+	s->customers[0].display_name = cb__strdup("\\");
+	s->customers[0].tags = cb__strdup("{\"cost\\tcenter\": \"a\\\\b\"}");
+	s->budgets = calloc(1, sizeof(*s->budgets));
+	s->budget_count = 1;
+	s->budgets[0].billing_account_id = cb__strdup("acct:1_2019-05-31");
+	s->budgets[0].customer_id = cb__strdup("Q7GV-UUVA-PJA-TGB");
+	s->budgets[0].name = cb__strdup("CB-Upper");
+	s->budgets[0].amount = cb__strdup("0.000000000000000001");
+	s->budgets[0].managed = 1;
+	ASSERT_OK(cb_store_sync_write(f->store, s, &r));
+	assert_int_equal(3, r.change_count);
+	assert_string_equal(odd, r.changes[0].name);
+	cb_sync_result_dispose(&r);
+	assert_string_equal(odd,
+		query(f->store,
+			"SELECT display_name FROM chargeback.billing_account"));
+	assert_string_equal("\\|a\\b|0.000000000000000001|true|",
+		query(f->store,
+			"SELECT c.display_name || '|' || (c.tags ->> "
+			"'cost\tcenter') || '|' || b.amount || '|' || b.managed "
+			"|| '|' || coalesce(c.tenant_id, '') FROM "
+			"chargeback.customer c JOIN chargeback.customer_budget b "
+			"USING (billing_account_id, customer_id)"));
+	/* Another account, walked alone later, leaves this one be. */
+	cb__free(s->accounts[0].id);
+	s->accounts[0].id = cb__strdup("acct:2_2020-01-15");
+	s->customer_count = 0;
+	s->budget_count = 0;
+	ASSERT_OK(cb_store_sync_write(f->store, s, &r));
+	assert_int_equal(1, r.change_count);
+	assert_int_equal(CB_SYNC_NEW, r.changes[0].action);
+	cb_sync_result_dispose(&r);
+	assert_string_equal("0",
+		query(f->store,
+			"SELECT count(*) FROM chargeback.customer WHERE gone_at "
+			"IS NOT NULL"));
+	s->customer_count = 1;
+	s->budget_count = 1;
+	cb_sync_snapshot_free(s);
+}
+
 static int
 group_setup(void **state)
 {
@@ -646,6 +707,7 @@ main(void)
 		T(test_sync_failure_commits_nothing),
 		T(test_sync_refuses_a_concurrent_sync),
 		T(test_sync_walks_the_named_accounts),
+		T(test_sync_store_keeps_text_exactly),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -60,6 +60,14 @@ static const struct cli_cmd commands[] = {
 		.max_args = 2,
 	},
 	{
+		.name = "policy",
+		.summary = "customers' view charges policies: list, plan, apply",
+		.help = "Which customers may see their own Azure charges: "
+			"list, plan, apply\nthe configuration's policies, or "
+			"set one customer.",
+		.subcommands = cli_policy_commands,
+	},
+	{
 		.name = "version",
 		.run = cmd_version,
 		.summary = "print the version",

@@ -61,7 +61,8 @@ static const struct cli_cmd commands[] = {
 	},
 	{
 		.name = "policy",
-		.summary = "customers' view charges policies: list, plan, apply",
+		.summary =
+			"customers' view charges policies: list, plan, apply",
 		.help = "Which customers may see their own Azure charges: "
 			"list, plan, apply\nthe configuration's policies, or "
 			"set one customer.",

@@ -106,9 +106,9 @@ struct cb_config {
 	size_t policy_count;           /* entries used */
 	cb_label *labels;   /* owned array; names in pool, members owned */
 	size_t label_count; /* entries used */
-	char **pool;       /* owned: every string copied from the file */
-	size_t pool_count; /* strings in pool */
-	size_t pool_cap;   /* slots allocated in pool */
+	char **pool;        /* owned: every string copied from the file */
+	size_t pool_count;  /* strings in pool */
+	size_t pool_cap;    /* slots allocated in pool */
 	struct config_line *lines; /* owned: one per key the source sets */
 	size_t line_count;         /* entries used */
 	size_t line_cap;           /* entries allocated */
@@ -977,8 +977,8 @@ valid_pattern(const char *s)
 }
 
 /* Selector keys of a policies entry, indexed by cb_select_kind. */
-static const char *const select_keys[] = { "all", "name", "reseller",
-	"label", "customer" };
+static const char *const select_keys[] = { "all", "name", "reseller", "label",
+	"customer" };
 
 /* "customer 'x'", for the tie message. */
 static void
@@ -1021,8 +1021,8 @@ policy_string(struct config_loader *ld, const config_setting_t *m,
 
 /* One entry of the policies list into r. */
 static int
-policy_entry(struct config_loader *ld, const config_setting_t *e,
-	cb_policy_rule *r)
+policy_entry(
+	struct config_loader *ld, const config_setting_t *e, cb_policy_rule *r)
 {
 	unsigned line = setting_line(e);
 	const char *selector = NULL;
@@ -1179,8 +1179,8 @@ label_list(struct config_loader *ld, const config_setting_t *m,
 		cb_label_member *mb = &members[*count];
 		int error;
 
-		if (v == NULL || !(ids ? valid_customer_id(v)
-				       : valid_pattern(v)))
+		if (v == NULL ||
+			!(ids ? valid_customer_id(v) : valid_pattern(v)))
 			return config_fail(ld, setting_line(e),
 				"'labels.%s.%s' entries must be %s", label,
 				config_setting_name(m),
@@ -1231,8 +1231,7 @@ label_entry(struct config_loader *ld, const config_setting_t *g, cb_label *l)
 		return config_fail(ld, l->line,
 			"label '%s' has more than %d members", name,
 			CONFIG_LABEL_MEMBERS_MAX);
-	if ((members = cb__calloc(total ? total : 1, sizeof(*members))) ==
-		NULL)
+	if ((members = cb__calloc(total ? total : 1, sizeof(*members))) == NULL)
 		return CB_ENOMEM;
 	l->members = members;
 	/* customers first, then names, whatever the order in the file */

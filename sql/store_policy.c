@@ -105,14 +105,14 @@ cb_store_customer_foreach(cb_store *store, const cb_config *cfg,
 	if ((error = store_account_array(&accounts, cfg, &any)) < 0)
 		goto done;
 	params[0] = any ? accounts.ptr : NULL;
-	res = PQexecParams(store->conn, sql_customers, 1, NULL, params, NULL,
-		NULL, 0);
+	res = PQexecParams(
+		store->conn, sql_customers, 1, NULL, params, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state =
 			res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		const char *msg = res ? PQresultErrorField(
-						res, PG_DIAG_MESSAGE_PRIMARY)
-				      : NULL;
+		const char *msg =
+			res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+			    : NULL;
 
 		error = cb__error_set(CB_EDB, CB_ERRCLASS_DB,
 			"database: read customers: %s",
@@ -154,7 +154,7 @@ cb_store_policy_record(cb_store *store, const cb_policy_change *change)
 	CB_ASSERT_ARG(change->old_value && change->config_hash);
 	CB_ASSERT_ARG(change->source);
 	CB_ASSERT_ARG(change->new_value == CB_VIEW_CHARGES_ALLOWED ||
-		change->new_value == CB_VIEW_CHARGES_NOTALLOWED);
+		      change->new_value == CB_VIEW_CHARGES_NOTALLOWED);
 	params[0] = change->billing_account_id;
 	params[1] = change->customer_id;
 	params[2] = change->old_value;
@@ -175,7 +175,7 @@ cb_store_policy_confirm(cb_store *store, const char *billing_account_id,
 	CB_ASSERT_ARG(store);
 	CB_ASSERT_ARG(billing_account_id && customer_id);
 	CB_ASSERT_ARG(view_charges == CB_VIEW_CHARGES_ALLOWED ||
-		view_charges == CB_VIEW_CHARGES_NOTALLOWED);
+		      view_charges == CB_VIEW_CHARGES_NOTALLOWED);
 	params[0] = billing_account_id;
 	params[1] = customer_id;
 	params[2] = cb_view_charges_name(view_charges);

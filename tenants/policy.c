@@ -38,15 +38,15 @@
  * copies here. */
 struct policy_entry {
 	cb_policy_item item;
-	char *ba;                          /* owned */
-	char *id;                          /* owned */
-	char *name;                        /* owned */
-	char *rid;                         /* owned, or NULL */
-	char *rule;                        /* owned, or NULL */
-	char *message;                     /* owned, or NULL */
-	char request_id[CB_HTTP_ID_MAX];   /* of the last call */
-	char current_text[32];             /* viewCharges as ARM wrote it */
-	int kind;                          /* winning rule's cb_select_kind */
+	char *ba;                        /* owned */
+	char *id;                        /* owned */
+	char *name;                      /* owned */
+	char *rid;                       /* owned, or NULL */
+	char *rule;                      /* owned, or NULL */
+	char *message;                   /* owned, or NULL */
+	char request_id[CB_HTTP_ID_MAX]; /* of the last call */
+	char current_text[32];           /* viewCharges as ARM wrote it */
+	int kind;                        /* winning rule's cb_select_kind */
 };
 
 struct cb_policy {
@@ -189,7 +189,8 @@ policy_fail(struct policy_entry *e, int code)
 		snprintf(e->request_id, sizeof(e->request_id), "%s",
 			err->request_id);
 	if (cb__buf_printf(&b, "customer '%s'", e->id) == 0 &&
-		(*e->name == '\0' || cb__buf_printf(&b, " (%s)", e->name) == 0) &&
+		(*e->name == '\0' ||
+			cb__buf_printf(&b, " (%s)", e->name) == 0) &&
 		cb__buf_printf(&b, ": %s", err->message) == 0 &&
 		(*rid == '\0' || strstr(err->message, rid) != NULL ||
 			cb__buf_printf(&b, " (request id %s)", rid) == 0)) {
@@ -216,7 +217,7 @@ policy_glob(const char *pat, const char *s)
 			mark = s;
 		} else if (*pat == '?' ||
 			   (*pat && tolower((unsigned char)*pat) ==
-					   tolower((unsigned char)*s))) {
+					    tolower((unsigned char)*s))) {
 			pat++;
 			s++;
 		} else if (star != NULL) {
@@ -283,9 +284,8 @@ static const char *const kind_words[] = { "all", "name", "reseller", "label",
 static const char *const kind_what[] = { "every customer ('all')",
 	"name pattern", "reseller", "label", "customer" };
 
-static int
-policy_config_fail(const cb_config *cfg, unsigned line, const char *fmt, ...)
-	CB_FORMAT_PRINTF(3, 4);
+static int policy_config_fail(const cb_config *cfg, unsigned line,
+	const char *fmt, ...) CB_FORMAT_PRINTF(3, 4);
 
 static int
 policy_config_fail(const cb_config *cfg, unsigned line, const char *fmt, ...)
@@ -349,13 +349,13 @@ policy_resolve(cb_policy *p, const cb_config *cfg, bool strict)
 			"no 'policies' in the configuration: nothing to plan");
 	if (strict && (error = policy_check_labels(cfg, p)) < 0)
 		return error;
-	if (p->count &&
-		(lines = cb__calloc(p->count, sizeof(*lines))) == NULL)
+	if (p->count && (lines = cb__calloc(p->count, sizeof(*lines))) == NULL)
 		return CB_ENOMEM;
 	/* most specific kind first, so a tie only matters at the level
 	 * that decides (whatever the order of the rules in the file) */
 	for (size_t i = 0; i < nrules * (CB_SELECT_CUSTOMER + 1); i++) {
-		const cb_policy_rule *r = cb_config_policy_rule(cfg, i % nrules);
+		const cb_policy_rule *r =
+			cb_config_policy_rule(cfg, i % nrules);
 		size_t hits = 0;
 
 		if (r->kind != CB_SELECT_CUSTOMER - (int)(i / nrules))
@@ -380,8 +380,8 @@ policy_resolve(cb_policy *p, const cb_config *cfg, bool strict)
 					"view_charges: line %u (%s) and line "
 					"%u (%s)",
 					e->id, *e->name ? " (" : "", e->name,
-					*e->name ? ")" : "", kind_words[r->kind],
-					lines[c],
+					*e->name ? ")" : "",
+					kind_words[r->kind], lines[c],
 					e->item.desired ? "allowed"
 							: "notallowed",
 					r->line,
@@ -432,17 +432,17 @@ done:
 /* ---- calls ------------------------------------------------------------ */
 
 struct policy_call {
-	struct policy_entry *e;     /* borrowed */
-	struct cb_arm_request req;  /* prepared request */
-	cb_http_response resp;      /* the answer */
-	cb_buf url;                 /* absolute URL */
-	int code;                   /* what core/http returned */
-	struct policy_run *run;     /* borrowed */
+	struct policy_entry *e;    /* borrowed */
+	struct cb_arm_request req; /* prepared request */
+	cb_http_response resp;     /* the answer */
+	cb_buf url;                /* absolute URL */
+	int code;                  /* what core/http returned */
+	struct policy_run *run;    /* borrowed */
 };
 
 struct policy_run {
-	size_t done, total;               /* for progress */
-	const cb_policy_options *opts;    /* or NULL */
+	size_t done, total;            /* for progress */
+	const cb_policy_options *opts; /* or NULL */
 };
 
 static void
@@ -466,8 +466,8 @@ policy_read_value(struct policy_entry *e, const cb_json *doc, int *out)
 	int error;
 
 	if (doc == NULL)
-		return cb__error_set(CB_EPARSE, CB_ERRCLASS_JSON,
-			"policy: empty answer");
+		return cb__error_set(
+			CB_EPARSE, CB_ERRCLASS_JSON, "policy: empty answer");
 	error = cb__json_get_string(
 		&v, doc, cb__json_root(doc), "properties.viewCharges", 0);
 	if (error < 0)
@@ -523,12 +523,12 @@ policy_calls(cb__session *s, struct policy_entry **sel, size_t n,
 			c->e->ba, c->e->id);
 		if (strcmp(method, "PUT") == 0)
 			body = c->e->item.desired == CB_VIEW_CHARGES_ALLOWED
-				? "{\"properties\":{\"viewCharges\":"
-				  "\"Allowed\"}}"
-				: "{\"properties\":{\"viewCharges\":"
-				  "\"NotAllowed\"}}";
-		if ((error = cb__arm_url(&c->url, s->arm, path,
-			     POLICY_API_VERSION)) < 0 ||
+				       ? "{\"properties\":{\"viewCharges\":"
+					 "\"Allowed\"}}"
+				       : "{\"properties\":{\"viewCharges\":"
+					 "\"NotAllowed\"}}";
+		if ((error = cb__arm_url(
+			     &c->url, s->arm, path, POLICY_API_VERSION)) < 0 ||
 			(error = cb__arm_request_prepare(&c->req, s->arm,
 				 method, c->url.ptr, body)) < 0 ||
 			(error = cb__http_submit(s->http, &c->req.http,
@@ -606,8 +606,8 @@ policy_mark_changes(cb_policy *p)
 		cb_policy_item *it = &p->entries[i].item;
 
 		it->change = it->error == 0 &&
-			it->desired != CB_VIEW_CHARGES_NONE &&
-			it->current != it->desired;
+			     it->desired != CB_VIEW_CHARGES_NONE &&
+			     it->current != it->desired;
 	}
 }
 
@@ -633,8 +633,8 @@ cb_policy_list(cb_policy **out, const cb_config *cfg, cb_store *store,
 	CB_ASSERT_ARG(out);
 	CB_ASSERT_ARG(cfg);
 	CB_ASSERT_ARG(store);
-	CB_ASSERT_ARG(source == CB_POLICY_FROM_ARM ||
-		source == CB_POLICY_FROM_STORE);
+	CB_ASSERT_ARG(
+		source == CB_POLICY_FROM_ARM || source == CB_POLICY_FROM_STORE);
 	if ((error = policy_load(&p, cfg, store)) < 0)
 		return error;
 	if ((error = policy_resolve(p, cfg, false)) < 0)
@@ -689,8 +689,8 @@ policy_write(cb__session *s, cb_policy *p, const cb_config *cfg,
 {
 	struct policy_entry **sel = NULL;
 	int *values = NULL;
-	char (*put_ids)[CB_HTTP_ID_MAX] = NULL;
-	char (*old)[32] = NULL;
+	char(*put_ids)[CB_HTTP_ID_MAX] = NULL;
+	char(*old)[32] = NULL;
 	cb_buf hash = CB_BUF_INIT;
 	size_t n = 0, m = 0;
 	int error;
@@ -713,8 +713,8 @@ policy_write(cb__session *s, cb_policy *p, const cb_config *cfg,
 			sel[n++] = e;
 		} else if (e->item.error == 0 &&
 			   e->item.current != CB_VIEW_CHARGES_NONE &&
-			   cb_store_policy_confirm(store, e->ba, e->id,
-				   e->item.current) < 0) {
+			   cb_store_policy_confirm(
+				   store, e->ba, e->id, e->item.current) < 0) {
 			policy_fail(e, cb__error_code());
 		}
 	}
@@ -805,7 +805,7 @@ cb_policy_set(cb_policy **out, const cb_config *cfg, cb_store *store,
 	CB_ASSERT_ARG(store);
 	CB_ASSERT_ARG(customer);
 	CB_ASSERT_ARG(view_charges == CB_VIEW_CHARGES_ALLOWED ||
-		view_charges == CB_VIEW_CHARGES_NOTALLOWED);
+		      view_charges == CB_VIEW_CHARGES_NOTALLOWED);
 	if ((error = policy_load(&p, cfg, store)) < 0)
 		return error;
 	for (size_t i = 0; i < p->count; i++) {

@@ -58,18 +58,18 @@ typedef struct {
 	const char *customer_id;        /**< ARM name */
 	const char *display_name;       /**< "" when unknown */
 	const char *reseller_id;        /**< MPN id, or NULL (direct) */
-	int current;        /**< cb_view_charges, or CB_VIEW_CHARGES_NONE */
-	int desired;        /**< cb_view_charges, or CB_VIEW_CHARGES_NONE */
-	const char *rule;   /**< what selected it: "customer", "label gold",
-			      "reseller 4100000", "name Contoso*", "all",
-			      "set"; NULL if nothing */
-	unsigned rule_line; /**< the rule's line in the configuration */
-	bool change;        /**< current and desired differ */
-	bool changed;       /**< apply/set: the change was made, confirmed
-			      and recorded */
-	int error;          /**< 0, or the cb_error_code of the failure */
-	const char *message; /**< the failure, naming customer, call, ARM's
-			       message and request id; NULL if none */
+	int current;            /**< cb_view_charges, or CB_VIEW_CHARGES_NONE */
+	int desired;            /**< cb_view_charges, or CB_VIEW_CHARGES_NONE */
+	const char *rule;       /**< what selected it: "customer", "label gold",
+				  "reseller 4100000", "name Contoso*", "all",
+				  "set"; NULL if nothing */
+	unsigned rule_line;     /**< the rule's line in the configuration */
+	bool change;            /**< current and desired differ */
+	bool changed;           /**< apply/set: the change was made, confirmed
+				  and recorded */
+	int error;              /**< 0, or the cb_error_code of the failure */
+	const char *message;    /**< the failure, naming customer, call, ARM's
+				  message and request id; NULL if none */
 	const char *request_id; /**< x-ms-request-id of the failed or last
 				  call; "" if none */
 } cb_policy_item;

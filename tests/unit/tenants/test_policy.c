@@ -140,8 +140,8 @@ item_of(const cb_policy *p, const as_customer *c)
 }
 
 static void
-assert_item(const cb_policy *p, const as_customer *c, int current,
-	int desired, const char *rule, unsigned line, bool change)
+assert_item(const cb_policy *p, const as_customer *c, int current, int desired,
+	const char *rule, unsigned line, bool change)
 {
 	const cb_policy_item *it = item_of(p, c);
 
@@ -249,9 +249,9 @@ test_policy_apply_converges_and_records(void **state)
 		assert_int_equal(i < 3 ? CB_VIEW_CHARGES_ALLOWED
 				       : CB_VIEW_CHARGES_NOTALLOWED,
 			it->current);
-		assert_int_equal(i < 3,
-			f->s->billing->view_charges[AS_INDEX(
-				f->s->partner, customers, f->c[i])]);
+		assert_int_equal(
+			i < 3, f->s->billing->view_charges[AS_INDEX(
+				       f->s->partner, customers, f->c[i])]);
 	}
 	cb_policy_free(p);
 	snprintf(want, sizeof(want), "3|NotAllowed|Allowed|%s|apply|3",
@@ -263,11 +263,10 @@ test_policy_apply_converges_and_records(void **state)
 			"min(config_hash) || '|' || min(source) || '|' || "
 			"count(request_id) FROM chargeback.policy_change"));
 	assert_string_equal("3|1",
-		query(f->store,
-			"SELECT count(*) FILTER (WHERE view_charges = "
-			"'Allowed') || '|' || count(*) FILTER (WHERE "
-			"view_charges = 'NotAllowed') FROM "
-			"chargeback.customer_policy"));
+		query(f->store, "SELECT count(*) FILTER (WHERE view_charges = "
+				"'Allowed') || '|' || count(*) FILTER (WHERE "
+				"view_charges = 'NotAllowed') FROM "
+				"chargeback.customer_policy"));
 
 	/* converged: a second plan has nothing to change */
 	ASSERT_OK(cb_policy_plan(&p, cfg, f->store, NULL));
@@ -275,13 +274,12 @@ test_policy_apply_converges_and_records(void **state)
 		assert_false(cb_policy_item_at(p, i)->change);
 	ASSERT_OK(cb_policy_apply(p, cfg, f->store, NULL));
 	cb_policy_free(p);
-	assert_string_equal("3", query(f->store,
-					 "SELECT count(*) FROM "
-					 "chargeback.policy_change"));
+	assert_string_equal("3", query(f->store, "SELECT count(*) FROM "
+						 "chargeback.policy_change"));
 
 	/* drift made elsewhere shows in the next plan */
-	f->s->billing->view_charges[AS_INDEX(
-		f->s->partner, customers, f->c[1])] = 0;
+	f->s->billing
+		->view_charges[AS_INDEX(f->s->partner, customers, f->c[1])] = 0;
 	ASSERT_OK(cb_policy_plan(&p, cfg, f->store, NULL));
 	assert_true(item_of(p, f->c[1])->change);
 	assert_int_equal(
@@ -298,9 +296,8 @@ test_policy_arm_refusal_fails_one_customer(void **state)
 	char url[256], plan[1024], want[1024];
 	cb_test_reply r;
 	cb_policy *p = NULL;
-	cb_config *cfg =
-		config(f, "policies = ( { all = true; view_charges = "
-			  "\"allowed\"; } );\n");
+	cb_config *cfg = config(f, "policies = ( { all = true; view_charges = "
+				   "\"allowed\"; } );\n");
 	const cb_policy_item *it;
 
 	as_test_url(f->s, "/_armsim/faults", url, sizeof(url));
@@ -334,9 +331,8 @@ test_policy_arm_refusal_fails_one_customer(void **state)
 		if (i != 1)
 			assert_true(item_of(p, f->c[i])->changed);
 	cb_policy_free(p);
-	assert_string_equal("3", query(f->store,
-					 "SELECT count(*) FROM "
-					 "chargeback.policy_change"));
+	assert_string_equal("3", query(f->store, "SELECT count(*) FROM "
+						 "chargeback.policy_change"));
 	cb_config_free(cfg);
 }
 
@@ -402,9 +398,8 @@ test_policy_set_one_customer(void **state)
 	assert_true(cb_policy_item_at(p, 0)->changed);
 	assert_string_equal("set", cb_policy_item_at(p, 0)->rule);
 	cb_policy_free(p);
-	assert_int_equal(1,
-		f->s->billing->view_charges[AS_INDEX(
-			f->s->partner, customers, f->c[2])]);
+	assert_int_equal(1, f->s->billing->view_charges[AS_INDEX(
+				    f->s->partner, customers, f->c[2])]);
 	assert_string_equal("set|NotAllowed|Allowed",
 		query(f->store,
 			"SELECT source || '|' || old_view_charges || '|' || "
@@ -414,17 +409,15 @@ test_policy_set_one_customer(void **state)
 		&p, cfg, f->store, id, CB_VIEW_CHARGES_ALLOWED, NULL));
 	assert_false(cb_policy_item_at(p, 0)->changed);
 	cb_policy_free(p);
-	assert_string_equal("1", query(f->store,
-					 "SELECT count(*) FROM "
-					 "chargeback.policy_change"));
-	assert_int_equal(CB_ENOTFOUND,
-		cb_policy_set(&p, cfg, f->store, "ghost",
-			CB_VIEW_CHARGES_ALLOWED, NULL));
+	assert_string_equal("1", query(f->store, "SELECT count(*) FROM "
+						 "chargeback.policy_change"));
+	assert_int_equal(CB_ENOTFOUND, cb_policy_set(&p, cfg, f->store, "ghost",
+					       CB_VIEW_CHARGES_ALLOWED, NULL));
 	assert_string_equal("unknown customer 'ghost' (not in the store: "
 			    "run 'chargeback sync')",
 		cb_error_last()->message);
-	assert_int_equal(CB_EINVAL,
-		cb_policy_set(&p, cfg, f->store, id, 7, NULL));
+	assert_int_equal(
+		CB_EINVAL, cb_policy_set(&p, cfg, f->store, id, 7, NULL));
 	cb_config_free(cfg);
 }
 
@@ -435,18 +428,18 @@ test_policy_list_from_store_and_arm(void **state)
 	cb_config *cfg = config(f, "");
 	cb_policy *p = NULL;
 
-	ASSERT_OK(cb_policy_list(
-		&p, cfg, f->store, CB_POLICY_FROM_STORE, NULL));
+	ASSERT_OK(
+		cb_policy_list(&p, cfg, f->store, CB_POLICY_FROM_STORE, NULL));
 	assert_int_equal(4, cb_policy_count(p));
 	for (size_t i = 0; i < 4; i++) {
-		assert_int_equal(CB_VIEW_CHARGES_NONE,
-			cb_policy_item_at(p, i)->current);
-		assert_int_equal(CB_VIEW_CHARGES_NONE,
-			cb_policy_item_at(p, i)->desired);
+		assert_int_equal(
+			CB_VIEW_CHARGES_NONE, cb_policy_item_at(p, i)->current);
+		assert_int_equal(
+			CB_VIEW_CHARGES_NONE, cb_policy_item_at(p, i)->desired);
 	}
 	cb_policy_free(p);
-	f->s->billing->view_charges[AS_INDEX(
-		f->s->partner, customers, f->c[0])] = 1;
+	f->s->billing
+		->view_charges[AS_INDEX(f->s->partner, customers, f->c[0])] = 1;
 	ASSERT_OK(cb_policy_list(&p, cfg, f->store, CB_POLICY_FROM_ARM, NULL));
 	assert_int_equal(CB_VIEW_CHARGES_ALLOWED, item_of(p, f->c[0])->current);
 	assert_int_equal(

@@ -103,6 +103,11 @@ print_json(const cb_policy *p, const char *source, bool applied)
 			it->desired == CB_VIEW_CHARGES_NONE
 				? NULL
 				: cb_view_charges_name(it->desired));
+		if (applied)
+			cli_json_str(&j, "previous",
+				it->previous == CB_VIEW_CHARGES_NONE
+					? NULL
+					: cb_view_charges_name(it->previous));
 		cli_json_str(&j, "rule", it->rule);
 		if (it->rule_line)
 			cli_json_int(&j, "rule_line", (long)it->rule_line);
@@ -153,7 +158,7 @@ print_text(const cb_policy *p, bool applied, bool plan)
 			printf("%s\n", value_text(it->current));
 		} else if (strcmp(act, "changed") == 0) {
 			printf("%s -> %s (changed, %s)\n",
-				cb_view_charges_name(!it->desired),
+				value_text(it->previous),
 				cb_view_charges_name(it->desired), it->rule);
 			changed++;
 		} else if (strcmp(act, "change") == 0) {

@@ -150,6 +150,7 @@ policy_add(const cb_store_customer *c, void *payload)
 	e->item.reseller_id = e->rid;
 	e->item.current = c->view_charges;
 	e->item.desired = CB_VIEW_CHARGES_NONE;
+	e->item.previous = CB_VIEW_CHARGES_NONE;
 	e->item.request_id = e->request_id;
 	e->kind = -1;
 	return 0;
@@ -709,6 +710,7 @@ policy_write(cb__session *s, cb_policy *p, const cb_config *cfg,
 		struct policy_entry *e = &p->entries[i];
 
 		if (e->item.error == 0 && e->item.change) {
+			e->item.previous = e->item.current;
 			memcpy(old[n], e->current_text, sizeof(old[n]));
 			sel[n++] = e;
 		} else if (e->item.error == 0 &&

@@ -67,6 +67,8 @@ typedef struct {
 	bool change;            /**< current and desired differ */
 	bool changed;           /**< apply/set: the change was made, confirmed
 				  and recorded */
+	int previous;           /**< apply/set: the value read before the
+				  change, or CB_VIEW_CHARGES_NONE */
 	int error;              /**< 0, or the cb_error_code of the failure */
 	const char *message;    /**< the failure, naming customer, call, ARM's
 				  message and request id; NULL if none */

@@ -197,6 +197,11 @@ EOF
 [ "$(armsim_value "$C3")" = Allowed ] || fail "armsim: set did not change $C3"
 [ "$(sql "$db" "SELECT old_view_charges || '>' || new_view_charges || ' ' || source || ' ' || config_hash FROM chargeback.policy_change WHERE customer_id = '$C3'")" = "NotAllowed>Allowed set $hash" ] ||
 	fail "set: history row"
+run --dsn "$db" --output json policy set --customer "$C1" --view-charges ALLOWED
+expect_status 0
+expect_stdout <<EOF
+{"customers":[{"billing_account":"$BA","customer":"$C1","name":"Contoso","reseller":null,"current":"Allowed","desired":"Allowed","previous":null,"rule":"set","rule_line":null,"action":"unchanged","error":null,"request_id":null}],"summary":{"changed":0,"unchanged":1,"unmanaged":0,"failed":0}}
+EOF
 run --dsn "$db" policy set --customer nobody --view-charges allowed
 expect_status 1
 expect_stderr <<'EOF'

@@ -69,6 +69,15 @@ static const struct cli_cmd commands[] = {
 		.opts = cli_sync_opts,
 	},
 	{
+		.name = "policy",
+		.summary =
+			"customers' view charges policies: list, plan, apply",
+		.help = "Which customers may see their own Azure charges: "
+			"list, plan, apply\nthe configuration's policies, or "
+			"set one customer.",
+		.subcommands = cli_policy_commands,
+	},
+	{
 		.name = "version",
 		.run = cmd_version,
 		.summary = "print the version",

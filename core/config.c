@@ -102,9 +102,13 @@ struct cb_config {
 	cb_log_config log;             /* defaults, then the file's values */
 	const char **billing_accounts; /* owned array; names in pool */
 	size_t billing_account_count;  /* entries used */
-	char **pool;       /* owned: every string copied from the file */
-	size_t pool_count; /* strings in pool */
-	size_t pool_cap;   /* slots allocated in pool */
+	cb_policy_rule *policies;      /* owned array; values in pool */
+	size_t policy_count;           /* entries used */
+	cb_label *labels;   /* owned array; names in pool, members owned */
+	size_t label_count; /* entries used */
+	char **pool;        /* owned: every string copied from the file */
+	size_t pool_count;  /* strings in pool */
+	size_t pool_cap;    /* slots allocated in pool */
 	struct config_line *lines; /* owned: one per key the source sets */
 	size_t line_count;         /* entries used */
 	size_t line_cap;           /* entries allocated */
@@ -921,6 +925,386 @@ billing_accounts_parse(struct config_loader *ld, const config_setting_t *s,
 	return 0;
 }
 
+/* ---- policies and labels ----------------------------------------------- */
+
+/*
+ * A partner has hundreds to a few thousand customers; a policy rule or a
+ * label member per customer stays under 10,000, and the tie checks
+ * (n^2 comparisons of short strings) stay instant at that size.
+ */
+#define CONFIG_POLICIES_MAX      10000
+#define CONFIG_LABEL_MEMBERS_MAX 10000
+
+/* A name pattern is matched against a display name (Azure allows 256
+ * characters there). */
+#define CONFIG_PATTERN_MAX 256
+
+/* MPN (Partner) ids are numbers of 6 to 10 digits; 32 leaves room. */
+#define CONFIG_MPN_MAX 32
+
+static const char *const view_charges_names[] = { "notallowed", "allowed",
+	NULL };
+static_assert(CB_VIEW_CHARGES_NOTALLOWED == 0 && CB_VIEW_CHARGES_ALLOWED == 1,
+	"view_charges_names follows cb_view_charges");
+
+/* Customer ids go verbatim into ARM paths, as billing account names do:
+ * GUIDs or "Q7GV-UUVA-PJA-TGB", so the same character set. */
+static bool
+valid_customer_id(const char *s)
+{
+	return valid_billing_account(s);
+}
+
+static bool
+valid_mpn(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_MPN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool
+valid_pattern(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= CONFIG_PATTERN_MAX;
+}
+
+/* Selector keys of a policies entry, indexed by cb_select_kind. */
+static const char *const select_keys[] = { "all", "name", "reseller", "label",
+	"customer" };
+
+/* "customer 'x'", for the tie message. */
+static void
+select_describe(char *out, size_t outlen, int kind, const char *value)
+{
+	static const char *const what[] = { "", "name pattern", "reseller",
+		"label", "customer" };
+
+	if (kind == CB_SELECT_ALL)
+		snprintf(out, outlen, "every customer ('all')");
+	else
+		snprintf(out, outlen, "%s '%.*s'", what[kind], 160, value);
+}
+
+/* Two entries name the same selector: ids, patterns and MPN ids compare
+ * as Azure compares names (any case); labels are keys (exact). */
+static bool
+select_same(int kind, const char *a, const char *b)
+{
+	if (kind == CB_SELECT_ALL)
+		return true;
+	if (kind == CB_SELECT_LABEL)
+		return strcmp(a, b) == 0;
+	return strcasecmp(a, b) == 0;
+}
+
+/* A string value of a selector key, checked. */
+static int
+policy_string(struct config_loader *ld, const config_setting_t *m,
+	const char *key, bool (*valid)(const char *), const char *what,
+	const char **out)
+{
+	const char *v = setting_string(m);
+
+	if (v == NULL || !valid(v))
+		return config_fail(ld, setting_line(m),
+			"'policies.%s' must be %s", key, what);
+	return config_pool_dup(ld, out, v);
+}
+
+/* One entry of the policies list into r. */
+static int
+policy_entry(
+	struct config_loader *ld, const config_setting_t *e, cb_policy_rule *r)
+{
+	unsigned line = setting_line(e);
+	const char *selector = NULL;
+	bool has_value = false;
+	int error;
+
+	r->line = line;
+	if (!config_setting_is_group(e))
+		return config_fail(ld, line,
+			"'policies' entries must be groups "
+			"({ customer = \"...\"; view_charges = \"allowed\"; })");
+	for (int i = 0; i < config_setting_length(e); i++) {
+		const config_setting_t *m =
+			config_setting_get_elem(e, (unsigned)i);
+		const char *name = config_setting_name(m);
+		int kind = -1;
+
+		if (strcmp(name, "view_charges") == 0) {
+			const char *v = setting_string(m);
+
+			r->view_charges = -1;
+			for (int k = 0; v && view_charges_names[k]; k++)
+				if (strcasecmp(v, view_charges_names[k]) == 0)
+					r->view_charges = k;
+			if (r->view_charges < 0)
+				return config_fail(ld, setting_line(m),
+					"'policies.view_charges' must be "
+					"allowed or notallowed");
+			has_value = true;
+			continue;
+		}
+		for (int k = 0; k < (int)CB_ARRAY_SIZE(select_keys); k++)
+			if (strcmp(name, select_keys[k]) == 0)
+				kind = k;
+		if (kind < 0)
+			return config_fail(ld, setting_line(m),
+				"unknown key 'policies.%.*s'",
+				CONFIG_KEY_PRINT_MAX, name);
+		if (selector != NULL)
+			return config_fail(ld, setting_line(m),
+				"a 'policies' entry has two selectors ('%s' "
+				"and '%s'): give one per entry",
+				selector, name);
+		selector = select_keys[kind];
+		r->kind = kind;
+		switch (kind) {
+		case CB_SELECT_ALL:
+			if (config_setting_type(m) != CONFIG_TYPE_BOOL ||
+				!config_setting_get_bool(m))
+				return config_fail(ld, setting_line(m),
+					"'policies.all' must be true");
+			error = 0;
+			break;
+		case CB_SELECT_CUSTOMER:
+			error = policy_string(ld, m, name, valid_customer_id,
+				"a customer id: 1 to 128 characters of A-Z "
+				"a-z 0-9 : _ -",
+				&r->value);
+			break;
+		case CB_SELECT_RESELLER:
+			error = policy_string(ld, m, name, valid_mpn,
+				"an MPN id (1 to 32 digits)", &r->value);
+			break;
+		case CB_SELECT_NAME:
+			error = policy_string(ld, m, name, valid_pattern,
+				"a name pattern of 1 to 256 characters",
+				&r->value);
+			break;
+		default: /* CB_SELECT_LABEL */
+			error = policy_string(ld, m, name, valid_pattern,
+				"a label name", &r->value);
+			break;
+		}
+		if (error < 0)
+			return error;
+	}
+	if (selector == NULL)
+		return config_fail(ld, line,
+			"a 'policies' entry needs a selector: all, customer, "
+			"label, reseller or name");
+	if (!has_value)
+		return config_fail(ld, line,
+			"a 'policies' entry needs 'view_charges' (allowed or "
+			"notallowed)");
+	return 0;
+}
+
+static int
+policies_parse(struct config_loader *ld, const config_setting_t *s,
+	const struct config_key *key)
+{
+	cb_config *cfg = ld->cfg;
+	unsigned line = setting_line(s);
+	int count, error;
+
+	if (!config_setting_is_list(s))
+		return config_fail(ld, line,
+			"'%s' must be a list of groups ( { ... }, ... )",
+			key->path);
+	if ((count = config_setting_length(s)) > CONFIG_POLICIES_MAX)
+		return config_fail(ld, line, "'%s' has more than %d entries",
+			key->path, CONFIG_POLICIES_MAX);
+	if (count == 0)
+		return 0;
+	cfg->policies = cb__calloc((size_t)count, sizeof(*cfg->policies));
+	if (cfg->policies == NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < count; i++) {
+		cb_policy_rule *r = &cfg->policies[i];
+		char what[200];
+
+		error = policy_entry(
+			ld, config_setting_get_elem(s, (unsigned)i), r);
+		if (error < 0)
+			return error;
+		for (size_t j = 0; j < cfg->policy_count; j++) {
+			const cb_policy_rule *o = &cfg->policies[j];
+
+			if (o->kind != r->kind ||
+				!select_same(r->kind, o->value, r->value) ||
+				o->view_charges == r->view_charges)
+				continue;
+			select_describe(what, sizeof(what), r->kind, r->value);
+			return config_fail(ld, r->line,
+				"%s is selected at lines %u and %u with "
+				"different view_charges (%s, %s)",
+				what, o->line, r->line,
+				view_charges_names[o->view_charges],
+				view_charges_names[r->view_charges]);
+		}
+		cfg->policy_count++;
+	}
+	return 0;
+}
+
+/* The customers or names list of a label, appended to members. */
+static int
+label_list(struct config_loader *ld, const config_setting_t *m,
+	const char *label, cb_label_member *members, size_t *count)
+{
+	bool ids = strcmp(config_setting_name(m), "customers") == 0;
+	int n;
+
+	if ((!config_setting_is_array(m) && !config_setting_is_list(m)) ||
+		(n = config_setting_length(m)) == 0)
+		return config_fail(ld, setting_line(m),
+			"'labels.%s.%s' must be a non-empty list of %s", label,
+			config_setting_name(m),
+			ids ? "customer ids" : "name patterns");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(m, (unsigned)i);
+		const char *v = setting_string(e);
+		cb_label_member *mb = &members[*count];
+		int error;
+
+		if (v == NULL ||
+			!(ids ? valid_customer_id(v) : valid_pattern(v)))
+			return config_fail(ld, setting_line(e),
+				"'labels.%s.%s' entries must be %s", label,
+				config_setting_name(m),
+				ids ? "customer ids: 1 to 128 characters of "
+				      "A-Z a-z 0-9 : _ -"
+				    : "name patterns of 1 to 256 characters");
+		mb->kind = ids ? CB_SELECT_CUSTOMER : CB_SELECT_NAME;
+		mb->line = setting_line(e);
+		if ((error = config_pool_dup(ld, &mb->value, v)) < 0)
+			return error;
+		(*count)++;
+	}
+	return 0;
+}
+
+static int
+label_entry(struct config_loader *ld, const config_setting_t *g, cb_label *l)
+{
+	const char *name = config_setting_name(g);
+	cb_label_member *members;
+	size_t total = 0, count = 0;
+	int error;
+
+	l->line = setting_line(g);
+	if ((error = config_pool_dup(ld, &l->name, name)) < 0)
+		return error;
+	if (!config_setting_is_group(g))
+		return config_fail(ld, l->line,
+			"'labels.%s' must be a group "
+			"({ customers = [ ... ]; names = [ ... ]; })",
+			name);
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *m =
+			config_setting_get_elem(g, (unsigned)i);
+		const char *key = config_setting_name(m);
+
+		if (strcmp(key, "customers") != 0 && strcmp(key, "names") != 0)
+			return config_fail(ld, setting_line(m),
+				"unknown key 'labels.%s.%.*s'", name,
+				CONFIG_KEY_PRINT_MAX, key);
+		if (config_setting_is_aggregate(m))
+			total += (size_t)config_setting_length(m);
+	}
+	if (total == 0 && config_setting_length(g) == 0)
+		return config_fail(ld, l->line,
+			"label '%s' is empty: give customers or names", name);
+	if (total > CONFIG_LABEL_MEMBERS_MAX)
+		return config_fail(ld, l->line,
+			"label '%s' has more than %d members", name,
+			CONFIG_LABEL_MEMBERS_MAX);
+	if ((members = cb__calloc(total ? total : 1, sizeof(*members))) == NULL)
+		return CB_ENOMEM;
+	l->members = members;
+	/* customers first, then names, whatever the order in the file */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < config_setting_length(g); i++) {
+			const config_setting_t *m =
+				config_setting_get_elem(g, (unsigned)i);
+			bool ids = strcmp(config_setting_name(m),
+					   "customers") == 0;
+
+			if (ids != (pass == 0))
+				continue;
+			error = label_list(ld, m, name, members, &count);
+			if (error < 0)
+				return error;
+		}
+	}
+	l->member_count = count;
+	return 0;
+}
+
+static int
+labels_parse(struct config_loader *ld, const config_setting_t *s,
+	const struct config_key *key)
+{
+	cb_config *cfg = ld->cfg;
+	int count, error;
+
+	if (!config_setting_is_group(s))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a group of labels "
+			"({ gold = { customers = [ ... ]; }; })",
+			key->path);
+	if ((count = config_setting_length(s)) == 0)
+		return 0;
+	if (count > CONFIG_POLICIES_MAX)
+		return config_fail(ld, setting_line(s),
+			"'%s' has more than %d labels", key->path,
+			CONFIG_POLICIES_MAX);
+	if ((cfg->labels = cb__calloc((size_t)count, sizeof(*cfg->labels))) ==
+		NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < count; i++) {
+		/* counted first, so cb_config_free() frees a half-made one */
+		cb_label *l = &cfg->labels[cfg->label_count++];
+
+		error = label_entry(
+			ld, config_setting_get_elem(s, (unsigned)i), l);
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+/* After the whole file: every label a policy names is defined (labels may
+ * come after policies in the file). */
+static int
+root_finish(struct config_loader *ld)
+{
+	const cb_config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->policy_count; i++) {
+		const cb_policy_rule *r = &cfg->policies[i];
+
+		if (r->kind == CB_SELECT_LABEL &&
+			cb_config_label_find(cfg, r->value) == NULL)
+			return config_fail(ld, r->line,
+				"label '%s' is not defined in 'labels'",
+				r->value);
+	}
+	return 0;
+}
+
 /* ---- the schema -------------------------------------------------------- */
 
 #define KEY(sec, key) .name = key, .path = sec "." key
@@ -1006,10 +1390,18 @@ static const struct config_key root_keys[] = {
 		.path = "billing_accounts",
 		.type = CONFIG_CUSTOM,
 		.parse = billing_accounts_parse },
+	{ .name = "labels",
+		.path = "labels",
+		.type = CONFIG_CUSTOM,
+		.parse = labels_parse },
+	{ .name = "policies",
+		.path = "policies",
+		.type = CONFIG_CUSTOM,
+		.parse = policies_parse },
 };
 
 static const struct config_section root_section = { "", root_keys,
-	CB_ARRAY_SIZE(root_keys), NULL };
+	CB_ARRAY_SIZE(root_keys), root_finish };
 
 /* Settings whose text is secret, wiped in libconfig's tree before it is
  * destroyed. */
@@ -1296,6 +1688,10 @@ cb_config_free(cb_config *cfg)
 	cb__free(cfg->pool);
 	cb__free(cfg->lines);
 	cb__free(cfg->billing_accounts);
+	cb__free(cfg->policies);
+	for (size_t i = 0; i < cfg->label_count; i++)
+		cb__free((void *)(uintptr_t)cfg->labels[i].members);
+	cb__free(cfg->labels);
 	cb__free(cfg->source);
 	cb__free(cfg);
 }
@@ -1361,4 +1757,43 @@ cb_config_hash(cb_buf *out, const cb_config *cfg)
 	CB_ASSERT_ARG(cfg);
 	cb__buf_clear(out);
 	return cb__buf_printf(out, "%016" PRIx64, cfg->hash);
+}
+
+size_t
+cb_config_policy_rule_count(const cb_config *cfg)
+{
+	return cfg ? cfg->policy_count : 0;
+}
+
+const cb_policy_rule *
+cb_config_policy_rule(const cb_config *cfg, size_t index)
+{
+	if (cfg == NULL || index >= cfg->policy_count)
+		return NULL;
+	return &cfg->policies[index];
+}
+
+size_t
+cb_config_label_count(const cb_config *cfg)
+{
+	return cfg ? cfg->label_count : 0;
+}
+
+const cb_label *
+cb_config_label(const cb_config *cfg, size_t index)
+{
+	if (cfg == NULL || index >= cfg->label_count)
+		return NULL;
+	return &cfg->labels[index];
+}
+
+const cb_label *
+cb_config_label_find(const cb_config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->label_count; i++)
+		if (strcmp(cfg->labels[i].name, name) == 0)
+			return &cfg->labels[i];
+	return NULL;
 }

@@ -530,6 +530,24 @@ run_pipeline(as_server *s, as_req *req, as_resp *resp)
 			"armsim could not answer this request.");
 }
 
+/*
+ * ARM sends x-ms-request-id on every answer, errors included; it is what
+ * a client quotes to support.  Handlers that set their own (Entra, blobs)
+ * keep it; control paths get none.  Derived from the request number, so
+ * it is unique per call and the same in every run.
+ */
+static void
+add_request_id(const as_req *req, as_resp *resp)
+{
+	if (req->path == NULL || strncmp(req->path, "/_armsim/", 9) == 0)
+		return;
+	for (size_t i = 0; i < resp->nheader; i++)
+		if (strcasecmp(resp->hname[i], "x-ms-request-id") == 0)
+			return;
+	as_resp_header(resp, "x-ms-request-id",
+		"00000000-0000-4000-8000-%012lx", req->seq);
+}
+
 static enum MHD_Result
 handle(as_server *s, struct MHD_Connection *conn, const char *method,
 	struct pending *pd)
@@ -564,6 +582,7 @@ handle(as_server *s, struct MHD_Connection *conn, const char *method,
 	/* Every answer, a fault's or an error's too: truncations, and
 	 * Retry-After answers the client must honour. */
 	as_faults_after(s, &req, &resp);
+	add_request_id(&req, &resp);
 	as_reqlog_add(s, &req, resp.drop ? 0 : resp.status);
 	pthread_mutex_unlock(&s->lock);
 	req_free(&req);

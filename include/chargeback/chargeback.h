@@ -15,5 +15,6 @@
 #include "chargeback/money.h"
 #include "chargeback/auth.h"
 #include "chargeback/sync.h"
+#include "chargeback/policy.h"
 
 #endif

@@ -192,6 +192,77 @@ CB_EXTERN(const char *) cb_config_billing_account(const cb_config *cfg,
  */
 CB_EXTERN(int) cb_config_hash(cb_buf *out, const cb_config *cfg);
 
+/* ---- customer policies (the policies and labels keys) ---------------- */
+
+/** A customer's "view charges" policy: may the customer see its own
+ * Azure charges (ARM policies/default, properties.viewCharges). */
+typedef enum {
+	CB_VIEW_CHARGES_NOTALLOWED = 0, /**< "NotAllowed"; Azure's default */
+	CB_VIEW_CHARGES_ALLOWED = 1     /**< "Allowed" */
+} cb_view_charges;
+
+/**
+ * How a policy rule or label member picks customers.  The values are the
+ * precedence: when several rules select a customer, the one with the
+ * highest kind wins (customer id > label > reseller > name pattern >
+ * all); two rules of the same kind selecting one customer with different
+ * values are an error (cb_config_load() finds those it can see in the
+ * file; cb_policy_plan() the rest, once the customers are known).
+ */
+typedef enum {
+	CB_SELECT_ALL = 0,      /**< every customer; value NULL */
+	CB_SELECT_NAME = 1,     /**< display name glob (* and ?), any case */
+	CB_SELECT_RESELLER = 2, /**< the indirect reseller's MPN id */
+	CB_SELECT_LABEL = 3,    /**< a label of the labels section */
+	CB_SELECT_CUSTOMER = 4  /**< a customer id (ARM name), any case */
+} cb_select_kind;
+
+/** One entry of the policies list.  Borrowed from the cb_config. */
+typedef struct {
+	int kind;          /**< a cb_select_kind */
+	const char *value; /**< id, label, MPN id or pattern; NULL for all */
+	int view_charges;  /**< a cb_view_charges */
+	unsigned line;     /**< where the entry starts in the file */
+} cb_policy_rule;
+
+/** One member of a label: a customer id or a name pattern. */
+typedef struct {
+	int kind;          /**< CB_SELECT_CUSTOMER or CB_SELECT_NAME */
+	const char *value; /**< the id or the pattern */
+	unsigned line;     /**< its line in the file */
+} cb_label_member;
+
+/** A label of the labels section.  Borrowed from the cb_config. */
+typedef struct {
+	const char *name;               /**< the label's key */
+	unsigned line;                  /**< where it is defined */
+	const cb_label_member *members; /**< customers first, then names */
+	size_t member_count;            /**< at least 1 */
+} cb_label;
+
+/** Number of entries in the policies list (0 without the key). */
+CB_EXTERN(size_t) cb_config_policy_rule_count(const cb_config *cfg);
+
+/** The @p index-th policies entry in file order, or NULL if out of
+ * range.  Borrowed: valid until cb_config_free(). */
+/* clang-format off */
+CB_EXTERN(const cb_policy_rule *) cb_config_policy_rule(const cb_config *cfg,
+	size_t index);
+/* clang-format on */
+
+/** Number of labels defined (0 without the labels key). */
+CB_EXTERN(size_t) cb_config_label_count(const cb_config *cfg);
+
+/** The @p index-th label in file order, or NULL if out of range.
+ * Borrowed: valid until cb_config_free(). */
+CB_EXTERN(const cb_label *) cb_config_label(const cb_config *cfg, size_t index);
+
+/** The label called @p name, or NULL.  Borrowed as cb_config_label(). */
+/* clang-format off */
+CB_EXTERN(const cb_label *) cb_config_label_find(const cb_config *cfg,
+	const char *name);
+/* clang-format on */
+
 CB_END_DECL
 
 #endif

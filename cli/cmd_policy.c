@@ -17,7 +17,7 @@ enum { OPT_FROM_STORE = CLI_OPT_HELP + 1, OPT_CUSTOMER, OPT_VIEW_CHARGES };
 
 static const struct cli_opt list_opts[] = {
 	{ OPT_FROM_STORE, 0, "from-store", NULL,
-		"show the values last confirmed in the store, not ARM's" },
+		"show the values last recorded in the store, not ARM's" },
 	CLI_OPT_HELP_ENTRY,
 	{ 0 },
 };
@@ -233,7 +233,7 @@ policy_list(struct cli_ctx *ctx, const struct cli_args *args)
 		print_json(p, store ? "store" : "arm", false);
 	} else {
 		printf("view charges %s\n",
-			store ? "last confirmed in the store (may be stale)"
+			store ? "last recorded in the store (may be stale)"
 			      : "read live from ARM");
 		print_text(p, false, false);
 	}
@@ -349,7 +349,7 @@ const struct cli_cmd cli_policy_commands[] = {
 		.summary = "show every customer's view charges policy",
 		.help = "Show the store's customers with their view charges "
 			"policy, read live\nfrom ARM (or, with --from-store, "
-			"as last confirmed by chargeback).",
+			"as last recorded by sync or policy apply).",
 		.flags = CLI_NEEDS_STORE,
 		.opts = list_opts,
 	},

@@ -20,7 +20,7 @@ static const char sql_customers[] =
 	"SELECT c.billing_account_id, c.customer_id,"
 	" coalesce(c.display_name, ''), c.reseller_id, c.reseller_name,"
 	" p.view_charges,"
-	" to_char(p.confirmed_at AT TIME ZONE 'UTC',"
+	" to_char(p.observed_at AT TIME ZONE 'UTC',"
 	" 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 	" FROM chargeback.customer c"
 	" LEFT JOIN chargeback.customer_policy p"
@@ -41,18 +41,24 @@ static const char sql_record[] =
 	" RETURNING billing_account_id, customer_id, new_view_charges,"
 	" changed_at)"
 	" INSERT INTO chargeback.customer_policy"
-	" (billing_account_id, customer_id, view_charges, confirmed_at)"
-	" SELECT billing_account_id, customer_id, new_view_charges, changed_at"
+	" (billing_account_id, customer_id, view_charges, observed_at,"
+	" first_seen, last_seen)"
+	" SELECT billing_account_id, customer_id, new_view_charges, changed_at,"
+	" changed_at, changed_at"
 	" FROM h ON CONFLICT (billing_account_id, customer_id) DO UPDATE"
 	" SET view_charges = EXCLUDED.view_charges,"
-	" confirmed_at = EXCLUDED.confirmed_at";
+	" observed_at = EXCLUDED.observed_at,"
+	" last_seen = greatest(customer_policy.last_seen, EXCLUDED.last_seen),"
+	" gone_at = NULL";
 
 static const char sql_confirm[] =
 	"INSERT INTO chargeback.customer_policy"
 	" (billing_account_id, customer_id, view_charges)"
 	" VALUES ($1, $2, $3)"
 	" ON CONFLICT (billing_account_id, customer_id) DO UPDATE"
-	" SET view_charges = EXCLUDED.view_charges, confirmed_at = now()";
+	" SET view_charges = EXCLUDED.view_charges, observed_at = now(),"
+	" last_seen = greatest(customer_policy.last_seen, now()),"
+	" gone_at = NULL";
 
 /* The configuration's billing accounts as a text[] literal, or NULL for
  * all.  Names are [A-Za-z0-9:_-] (config.c checks), so quoting each is
@@ -130,7 +136,7 @@ cb_store_customer_foreach(cb_store *store, const cb_config *cfg,
 			.reseller_name = store_nullable(res, r, COL_RNAME),
 			.view_charges = store_policy_value(
 				store_nullable(res, r, COL_VC)),
-			.confirmed_at = store_nullable(res, r, COL_AT),
+			.observed_at = store_nullable(res, r, COL_AT),
 		};
 
 		if ((error = cb(&c, payload)) != 0)

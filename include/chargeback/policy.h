@@ -100,7 +100,7 @@ typedef struct {
 /** Where cb_policy_list() reads the current values. */
 typedef enum {
 	CB_POLICY_FROM_ARM = 0,  /**< live, one GET per customer */
-	CB_POLICY_FROM_STORE = 1 /**< the last value the tool confirmed */
+	CB_POLICY_FROM_STORE = 1 /**< the last value sync saw or the tool set */
 } cb_policy_source;
 
 /**
@@ -189,8 +189,8 @@ typedef struct {
 	const char *display_name;  /**< "" when unknown */
 	const char *reseller_id;   /**< NULL when direct */
 	const char *reseller_name; /**< NULL when direct */
-	int view_charges;          /**< last confirmed, or NONE */
-	const char *confirmed_at;  /**< "YYYY-MM-DDTHH:MM:SSZ" or NULL */
+	int view_charges; /**< last seen by sync or set by the tool, or NONE */
+	const char *observed_at; /**< "YYYY-MM-DDTHH:MM:SSZ" or NULL */
 } cb_store_customer;
 
 /** Called once per customer; return 0 to go on, anything else stops the

@@ -8,25 +8,11 @@
 -- schema "chargeback", billing_account_id and customer_id on every row and
 -- in every key, nothing deleted.
 
--- The last value of each customer's policy the store knows: what the tool
--- set and confirmed.  `chargeback policy list --from-store` reads it; the
--- live value is always ARM's (a change made elsewhere shows up as drift in
--- `policy plan`, not here).
-CREATE TABLE chargeback.customer_policy (
-  billing_account_id text NOT NULL,
-  customer_id text NOT NULL,
-  view_charges text NOT NULL,     -- Allowed, NotAllowed
-  confirmed_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (billing_account_id, customer_id),
-  FOREIGN KEY (billing_account_id, customer_id)
-    REFERENCES chargeback.customer (billing_account_id, customer_id),
-  CHECK (view_charges IN ('Allowed', 'NotAllowed'))
-);
-
--- Every change the tool made, oldest first.  config_hash is
--- cb_config_hash() of the configuration that asked for it (16 hex digits),
--- source the command (apply: the configuration's rules; set: a one-off),
--- request_id ARM's x-ms-request-id of the PUT.
+-- The last value of each customer's policy the store knows lives in 002's
+-- customer_policy (what sync observed, or what the tool set and
+-- confirmed, whichever came last).  `chargeback policy list --from-store`
+-- reads it; the live value is always ARM's (a change made elsewhere shows
+-- up as drift in `policy plan`, not here).
 CREATE TABLE chargeback.policy_change (
   billing_account_id text NOT NULL,
   customer_id text NOT NULL,

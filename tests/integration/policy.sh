@@ -151,7 +151,7 @@ $want"
 run --dsn "$db" policy list --from-store
 expect_status 0
 expect_stdout <<EOF
-view charges last confirmed in the store (may be stale)
+view charges last recorded in the store (may be stale)
 customer                              name       view charges
 $C1  Contoso    Allowed
 $C3  Fabrikam   NotAllowed

@@ -59,5 +59,6 @@ int cli_fail(const struct cli_ctx *ctx);
 
 /* Sub-verb tables, one per cmd_<verb>.c. */
 extern const struct cli_cmd cli_db_commands[];
+extern const struct cli_cmd cli_budget_commands[];
 
 #endif

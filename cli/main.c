@@ -46,6 +46,13 @@ static int cmd_version(struct cli_ctx *ctx, const struct cli_args *args);
 
 static const struct cli_cmd commands[] = {
 	{
+		.name = "budget",
+		.summary = "plan and apply customer budgets",
+		.help = "Customer budgets from the configuration's budgets "
+			"section.",
+		.subcommands = cli_budget_commands,
+	},
+	{
 		.name = "db",
 		.summary = "inspect and upgrade the database schema",
 		.help = "Inspect and upgrade the database schema.",

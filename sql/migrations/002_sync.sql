@@ -1,3 +1,3 @@
 -- sql/migrations/002_sync.sql - placeholder on the budget branch so 004 has
 -- its predecessors; the sync branch owns this file and replaces it at merge.
-SELECT 1;
+DO $$ BEGIN NULL; END $$;

@@ -1,3 +1,3 @@
 -- sql/migrations/003_policy.sql - placeholder on the budget branch so 004 has
 -- its predecessors; the policy branch owns this file and replaces it at merge.
-SELECT 1;
+DO $$ BEGIN NULL; END $$;

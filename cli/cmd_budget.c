@@ -65,7 +65,7 @@ detail(char *out, size_t outlen, const cb_budget_item *it)
 }
 
 static void
-print_text(const cb_budget_plan *plan, bool applied)
+print_text(const cb_budget_plan *plan, int mode, bool applied)
 {
 	size_t count[6] = { 0 }, failed = 0;
 
@@ -80,6 +80,12 @@ print_text(const cb_budget_plan *plan, bool applied)
 			it->budget_name ? it->budget_name : "-",
 			action_words[it->action],
 			it->applied < 0 ? " (failed)" : "", d);
+	}
+	if (mode == CB_BUDGET_MODE_LIST) {
+		printf("list: %zu managed, %zu not managed, %zu failed\n",
+			count[CB_BUDGET_UNCHANGED], count[CB_BUDGET_UNMANAGED],
+			count[CB_BUDGET_FAILED]);
+		return;
 	}
 	printf("%s: %zu to create, %zu to update, %zu to delete, %zu "
 	       "unchanged, %zu not managed, %zu failed\n",
@@ -168,7 +174,7 @@ budget_run(struct cli_ctx *ctx, const struct cli_args *args, int mode,
 	if (ctx->output == CLI_OUTPUT_JSON)
 		print_json(plan);
 	else
-		print_text(plan, apply);
+		print_text(plan, mode, apply);
 	for (size_t i = 0; i < cb_budget_plan_count(plan); i++) {
 		const cb_budget_item *it = cb_budget_plan_item(plan, i);
 

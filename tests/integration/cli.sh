@@ -32,6 +32,7 @@ usage: chargeback [<options>] <command> [<args>]
 Cost, markup and chargeback statements for Microsoft CSP partners.
 
 Commands:
+  budget   plan and apply customer budgets
   db       inspect and upgrade the database schema
   help     show help for a command
   version  print the version
@@ -152,7 +153,8 @@ scratch_db
 sql "$SCRATCH_DSN" "CREATE SCHEMA chargeback; CREATE TABLE chargeback.schema_migration (version int, name text, checksum text, chargeback_version text, applied_at timestamptz); INSERT INTO chargeback.schema_migration VALUES (5, 'marker', 'x', 'x', '2026-01-01 00:00:00+00')"
 marked=$SCRATCH_DSN
 marked_db=$SCRATCH_DB
-first_line='schema version 5 (this chargeback knows 1): the database is newer: upgrade chargeback'
+K=$(ls "$CB_SOURCE_DIR"/sql/migrations/*.sql | wc -l)
+first_line="schema version 5 (this chargeback knows $K): the database is newer: upgrade chargeback"
 
 CHARGEBACK_DSN=$marked run db status
 expect_status 0
@@ -222,9 +224,8 @@ scratch_db
 printf 'database = { dsn = "%s"; };\nlog = { format = "json"; };\n' "$SCRATCH_DSN" >"$TEST_WORKDIR/chargeback.cfg"
 run -v db migrate
 expect_status 0
-expect_stdout <<'OUT'
-applied 1 migration; schema version 1
-OUT
+plural=s; [ "$K" = 1 ] && plural=
+echo "applied $K migration$plural; schema version $K" | expect_stdout
 expect_stderr_match '\{"ts":"[0-9T:.-]+Z","level":"info","component":"store","msg":"applied migration 001_partner_hierarchy in [0-9]+ ms"\}'
 
 # A broken file stops the commands that read it, and only those.

@@ -59,7 +59,8 @@ detail(char *out, size_t outlen, const cb_budget_item *it)
 		snprintf(out, outlen, "%s", it->error);
 		break;
 	default:
-		snprintf(out, outlen, "amount %s", it->amount ? it->amount : "");
+		snprintf(
+			out, outlen, "amount %s", it->amount ? it->amount : "");
 		break;
 	}
 }
@@ -117,7 +118,7 @@ print_json(const cb_budget_plan *plan)
 		cli_json_str(&j, "changes", it->changes);
 		cli_json_str(&j, "error", it->error);
 		cli_json_str(&j, "result",
-			it->applied > 0	    ? "done"
+			it->applied > 0   ? "done"
 			: it->applied < 0 ? "failed"
 					  : NULL);
 		cli_json_end(&j, '}');
@@ -128,8 +129,8 @@ print_json(const cb_budget_plan *plan)
 }
 
 static int
-budget_run(struct cli_ctx *ctx, const struct cli_args *args, int mode,
-	bool apply)
+budget_run(
+	struct cli_ctx *ctx, const struct cli_args *args, int mode, bool apply)
 {
 	cb_budget_options o = CB_BUDGET_OPTIONS_INIT;
 	const char *ids[BUDGET_CUSTOMERS_MAX];

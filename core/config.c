@@ -960,8 +960,7 @@ billing_accounts_parse(struct config_loader *ld, const config_setting_t *s,
 
 static const char *const budget_grain_names[] = { "Monthly", "Quarterly",
 	"Annually", NULL };
-static const char *const budget_type_names[] = { "Actual", "Forecasted",
-	NULL };
+static const char *const budget_type_names[] = { "Actual", "Forecasted", NULL };
 static const char *const budget_operator_names[] = { "GreaterThan",
 	"GreaterThanOrEqualTo", NULL };
 static const char *const budget_locales[] = { "en-us", "ja-jp", "zh-cn",
@@ -1026,8 +1025,8 @@ config_literal(struct config_loader *ld, const config_setting_t *s,
 		hit = v;
 	}
 	if (hit == NULL)
-		return config_fail(ld, line, "'%s': cannot find its number",
-			path);
+		return config_fail(
+			ld, line, "'%s': cannot find its number", path);
 	size_t n = strspn(hit, "+-0123456789.eE");
 	if (n == 0 || n >= outlen)
 		return config_fail(ld, line, "'%s' must be a decimal", path);
@@ -1064,12 +1063,12 @@ config_decimal(struct config_loader *ld, const config_setting_t *s,
 		v = text;
 		break;
 	default:
-		return config_fail(ld, setting_line(s), "'%s' must be %s", path,
-			what);
+		return config_fail(
+			ld, setting_line(s), "'%s' must be %s", path, what);
 	}
 	if (cb_money_parse(out, v, strlen(v)) < 0)
-		return config_fail(ld, setting_line(s), "'%s' must be %s: '%.64s'",
-			path, what, v);
+		return config_fail(ld, setting_line(s),
+			"'%s' must be %s: '%.64s'", path, what, v);
 	return 0;
 }
 
@@ -1087,16 +1086,15 @@ config_strings(struct config_loader *ld, const config_setting_t *s,
 	int count, error;
 
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return config_fail(ld, line, "'%s' must be a list of %s", path,
-			what);
+		return config_fail(
+			ld, line, "'%s' must be a list of %s", path, what);
 	count = config_setting_length(s);
 	if (count == 0 || (size_t)count > max)
 		return config_fail(ld, line, "'%s' must list 1 to %zu %s", path,
 			max, what);
 	if ((v = config_block(ld, (size_t)count, sizeof(*v))) == NULL ||
-		(lines_out != NULL &&
-			(lines = config_block(ld, (size_t)count,
-				 sizeof(*lines))) == NULL))
+		(lines_out != NULL && (lines = config_block(ld, (size_t)count,
+					       sizeof(*lines))) == NULL))
 		return CB_ENOMEM;
 	for (int i = 0; i < count; i++) {
 		const config_setting_t *e =
@@ -1173,8 +1171,8 @@ valid_email(const char *e)
 static bool
 budget_date(const char *s, int *y, int *m, int *d)
 {
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
 		return false;
@@ -1187,15 +1185,15 @@ budget_date(const char *s, int *y, int *m, int *d)
 	*d = (s[8] - '0') * 10 + (s[9] - '0');
 	if (*m < 1 || *m > 12 || *d < 1)
 		return false;
-	int max = mdays[*m - 1] +
-		  (*m == 2 && ((*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0));
+	int max = mdays[*m - 1] + (*m == 2 && ((*y % 4 == 0 && *y % 100 != 0) ||
+						      *y % 400 == 0));
 	return *d <= max && *y * 10000 + *m * 100 + *d >= 20170601;
 }
 
 /* A budget section being read: the template and its path prefix. */
 struct budget_ctx {
 	cb_budget_config *b;
-	char path[64];       /* "budgets[3]" */
+	char path[64]; /* "budgets[3]" */
 	bool has_amount, has_history, has_select, has_grain, has_start;
 	unsigned amount_line;
 };
@@ -1330,8 +1328,8 @@ static int
 bk_amount(struct config_loader *ld, const config_setting_t *s,
 	struct budget_ctx *bc, const char *path)
 {
-	int error = config_decimal(ld, s, path, "a positive exact decimal",
-		&bc->b->amount);
+	int error = config_decimal(
+		ld, s, path, "a positive exact decimal", &bc->b->amount);
 
 	if (error < 0)
 		return error;
@@ -1340,8 +1338,7 @@ bk_amount(struct config_loader *ld, const config_setting_t *s,
 
 		cb_money_format(t, sizeof(t), bc->b->amount);
 		return config_fail(ld, setting_line(s),
-			"'%s' must be a positive exact decimal: '%s'", path,
-			t);
+			"'%s' must be a positive exact decimal: '%s'", path, t);
 	}
 	bc->b->fixed = true;
 	bc->has_amount = true;
@@ -1353,8 +1350,8 @@ static int
 hk_percent(struct config_loader *ld, const config_setting_t *s,
 	struct budget_ctx *bc, const char *path)
 {
-	int error = config_decimal(ld, s, path, "a positive exact decimal",
-		&bc->b->percent);
+	int error = config_decimal(
+		ld, s, path, "a positive exact decimal", &bc->b->percent);
 
 	if (error == 0 && cb_money_sign(bc->b->percent) <= 0)
 		return config_fail(ld, setting_line(s),
@@ -1380,8 +1377,8 @@ static int
 hk_step(struct config_loader *ld, const config_setting_t *s,
 	struct budget_ctx *bc, const char *path)
 {
-	int error = config_decimal(ld, s, path, "a positive exact decimal",
-		&bc->b->step);
+	int error = config_decimal(
+		ld, s, path, "a positive exact decimal", &bc->b->step);
 
 	if (error == 0 && cb_money_sign(bc->b->step) <= 0)
 		return config_fail(ld, setting_line(s),
@@ -1421,8 +1418,8 @@ bk_grain(struct config_loader *ld, const config_setting_t *s,
 }
 
 static int
-bk_date(struct config_loader *ld, const config_setting_t *s,
-	const char *path, bool start, const char **out)
+bk_date(struct config_loader *ld, const config_setting_t *s, const char *path,
+	bool start, const char **out)
 {
 	const char *v = setting_string(s);
 	int y, m, d;
@@ -1614,8 +1611,8 @@ bk_notifications(struct config_loader *ld, const config_setting_t *s,
 				o->or_equal == n->or_equal &&
 				cb_money_cmp(o->threshold, n->threshold) == 0)
 				return config_fail(ld, n->line,
-					"'%s' repeats notification %zu",
-					sub, j);
+					"'%s' repeats notification %zu", sub,
+					j);
 		}
 		bc->b->notification_count++;
 	}
@@ -1696,7 +1693,8 @@ bk_filter(struct config_loader *ld, const config_setting_t *s,
 			"'%s' must be a list of 1 to %d { dimension | tag; "
 			"values; }",
 			path, CONFIG_BUDGET_FILTERS_MAX);
-	bc->b->filters = config_block(ld, (size_t)count, sizeof(*bc->b->filters));
+	bc->b->filters =
+		config_block(ld, (size_t)count, sizeof(*bc->b->filters));
 	if (bc->b->filters == NULL)
 		return CB_ENOMEM;
 	for (int i = 0; i < count; i++) {
@@ -1763,8 +1761,8 @@ budgets_parse(struct config_loader *ld, const config_setting_t *s,
 				"start",
 				bc.path);
 		if (bc.has_amount == bc.has_history)
-			return config_fail(ld, bc.has_amount ? bc.amount_line
-							     : line,
+			return config_fail(ld,
+				bc.has_amount ? bc.amount_line : line,
 				"'%s' needs exactly one of amount and history",
 				bc.path);
 		if (bc.b->end != NULL && strcmp(bc.b->end, bc.b->start) <= 0)

@@ -31,8 +31,8 @@ static int
 budget_db_error(cb_store *store, const PGresult *res, const char *what)
 {
 	const char *msg = res ? PQresultErrorMessage(res) : "";
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *state =
+		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	size_t n;
 
 	if (msg == NULL || *msg == '\0')
@@ -56,8 +56,8 @@ cb_store_budget_customers(
 
 	CB_ASSERT_ARG(store);
 	CB_ASSERT_ARG(cb);
-	res = PQexecParams(store->conn, sql_customers, 0, NULL, NULL, NULL,
-		NULL, 0);
+	res = PQexecParams(
+		store->conn, sql_customers, 0, NULL, NULL, NULL, NULL, 0);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = budget_db_error(store, res, "reading customers");
 		PQclear(res);
@@ -94,6 +94,6 @@ cb_store_budget_record(cb_store *store, const cb_budget_change *change)
 	params[5] = change->new_amount;
 	params[6] = change->etag;
 	params[7] = change->config_hash;
-	return cb__store_exec(
-		store, NULL, "recording a budget change", sql_record, 8, params);
+	return cb__store_exec(store, NULL, "recording a budget change",
+		sql_record, 8, params);
 }

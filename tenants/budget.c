@@ -34,8 +34,7 @@
  * customer ids far shorter (config.c, 001). */
 #define SCOPE_MAX 512
 
-static const char *const grain_names[] = { "Monthly", "Quarterly",
-	"Annually" };
+static const char *const grain_names[] = { "Monthly", "Quarterly", "Annually" };
 
 struct customer {
 	char *ba, *id, *name, *reseller;
@@ -89,8 +88,8 @@ item_dispose(struct item *it)
 {
 	cb_budget_item *p = &it->pub;
 	const char **f[] = { &p->billing_account_id, &p->customer_id,
-		&p->customer_name, &p->budget_name, &p->amount,
-		&p->new_amount, &p->changes, &p->etag, &p->error };
+		&p->customer_name, &p->budget_name, &p->amount, &p->new_amount,
+		&p->changes, &p->etag, &p->error };
 
 	for (size_t i = 0; i < CB_ARRAY_SIZE(f); i++)
 		cb__free((void *)(uintptr_t)*f[i]);
@@ -108,8 +107,7 @@ item_add(struct item **out, cb_budget_plan *plan, const struct customer *c,
 
 	if (plan->n == plan->cap) {
 		size_t cap = plan->cap ? plan->cap * 2 : 16;
-		struct item *p =
-			cb__reallocarray(plan->items, cap, sizeof(*p));
+		struct item *p = cb__reallocarray(plan->items, cap, sizeof(*p));
 
 		if (p == NULL)
 			return CB_ENOMEM;
@@ -305,8 +303,7 @@ check_templates(const cb_config *cfg, const struct customers *cs)
 		if (!any)
 			return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
 				"%s:%u: budget '%s' selects no customer",
-				cb_config_source(cfg), t->select_line,
-				t->name);
+				cb_config_source(cfg), t->select_line, t->name);
 	}
 	return 0;
 }
@@ -378,8 +375,8 @@ query_page(const cb_json *page, void *payload)
 			"properties.columns", "no Cost column");
 	for (size_t r = 0; r < cb__json_array_size(rows); r++) {
 		const cb_json_node *row = cb__json_array_get(rows, r);
-		const char *cur = cb__json_string_value(
-			cb__json_array_get(row, cur_col));
+		const char *cur =
+			cb__json_string_value(cb__json_array_get(row, cur_col));
 		char idx[32];
 		cb_money v;
 
@@ -410,8 +407,8 @@ int cb__budget_round_up(cb_money *out, cb_money sum, cb_money percent,
 	int months, cb_money step);
 
 int
-cb__budget_round_up(
-	cb_money *out, cb_money sum, cb_money percent, int months, cb_money step)
+cb__budget_round_up(cb_money *out, cb_money sum, cb_money percent, int months,
+	cb_money step)
 {
 	cb_money target, avg, k, cover;
 	cb_money denom = cb_money_from_int((int64_t)100 * months);
@@ -453,8 +450,8 @@ cb__budget_round_up(
 
 /* ActualCost of scope over the months complete months before as_of. */
 static int
-history_sum(cb_budget_plan *plan, const char *scope, int months, int ay,
-	int am, cb_money *out)
+history_sum(cb_budget_plan *plan, const char *scope, int months, int ay, int am,
+	cb_money *out)
 {
 	char path[SCOPE_MAX + 64], body[512];
 	struct query_sum q = { .sum = CB_MONEY_ZERO };
@@ -477,8 +474,8 @@ history_sum(cb_budget_plan *plan, const char *scope, int months, int ay,
 		"\"dataset\":{\"granularity\":\"None\",\"aggregation\":"
 		"{\"totalCost\":{\"name\":\"Cost\",\"function\":\"Sum\"}}}}",
 		fy, fm, ly, lm, days_in_month(ly, lm));
-	error = cb__arm_query(plan->sess->arm, path, QUERY_API_VERSION, body,
-		query_page, &q);
+	error = cb__arm_query(
+		plan->sess->arm, path, QUERY_API_VERSION, body, query_page, &q);
 	if (error < 0)
 		return error;
 	*out = q.sum;
@@ -489,7 +486,8 @@ history_sum(cb_budget_plan *plan, const char *scope, int months, int ay,
 /* The wanted budget, as a body and as canonical text */
 
 static void
-notification_name(char *out, size_t outlen, const cb_budget_notification_config *n)
+notification_name(
+	char *out, size_t outlen, const cb_budget_notification_config *n)
 {
 	char t[CB_MONEY_STR_MAX];
 
@@ -641,8 +639,9 @@ canon_desired_notes(cb_buf *out, const cb_budget_config *t)
 
 		notification_name(name, sizeof(name), c);
 		cb_money_format(th, sizeof(th), c->threshold);
-		e = cb__buf_printf(&l, "%s enabled=%s operator=%s threshold=%s "
-				       "type=%s locale=%s emails=",
+		e = cb__buf_printf(&l,
+			"%s enabled=%s operator=%s threshold=%s "
+			"type=%s locale=%s emails=",
 			name, c->enabled ? "true" : "false",
 			c->or_equal ? "GreaterThanOrEqualTo" : "GreaterThan",
 			th, c->forecasted ? "Forecasted" : "Actual",
@@ -683,17 +682,20 @@ canon_current_notes(cb_buf *out, const cb_json *doc, const cb_json_node *ns)
 
 		if (cb__json_type(v) != CB_JSON_OBJECT)
 			continue;
-		cb__json_get_bool(&enabled, doc, v, "enabled", CB_JSON_OPTIONAL);
+		cb__json_get_bool(
+			&enabled, doc, v, "enabled", CB_JSON_OPTIONAL);
 		cb__json_get_string(&op, doc, v, "operator", CB_JSON_OPTIONAL);
 		cb__json_get_string(
 			&type, doc, v, "thresholdType", CB_JSON_OPTIONAL);
-		cb__json_get_string(&locale, doc, v, "locale", CB_JSON_OPTIONAL);
+		cb__json_get_string(
+			&locale, doc, v, "locale", CB_JSON_OPTIONAL);
 		if (cb__json_get_money(&th, doc, v, "threshold",
 			    CB_JSON_OPTIONAL) == CB_EPARSE)
 			return CB_EPARSE;
 		cb_money_format(tt, sizeof(tt), th);
-		e = cb__buf_printf(&l, "%s enabled=%s operator=%s threshold=%s "
-				       "type=%s locale=%s emails=",
+		e = cb__buf_printf(&l,
+			"%s enabled=%s operator=%s threshold=%s "
+			"type=%s locale=%s emails=",
 			m.key, enabled ? "true" : "false", op, tt, type,
 			locale);
 		emails = cb__json_object_get(v, "contactEmails");
@@ -701,7 +703,8 @@ canon_current_notes(cb_buf *out, const cb_json *doc, const cb_json_node *ns)
 			k++) {
 			const char *s = cb__json_string_value(
 				cb__json_array_get(emails, k));
-			e = cb__buf_printf(&l, "%s%s", k ? "," : "", s ? s : "");
+			e = cb__buf_printf(
+				&l, "%s%s", k ? "," : "", s ? s : "");
 		}
 		if (e == 0 && (lines[n] = cb__buf_detach(&l)) != NULL)
 			n++;
@@ -741,7 +744,8 @@ canon_expression(cb_buf *out, const cb_json_node *x, bool first)
 	const cb_json_node *d = cb__json_object_get(x, "dimensions");
 	const cb_json_node *t = cb__json_object_get(x, "tags");
 	const cb_json_node *c = d ? d : t, *vals;
-	const char *name = cb__json_string_value(cb__json_object_get(c, "name"));
+	const char *name =
+		cb__json_string_value(cb__json_object_get(c, "name"));
 	int e;
 
 	e = cb__buf_printf(out, "%s%s %s in (", first ? "" : " and ",
@@ -796,9 +800,8 @@ diff_notes(cb_buf *out, const char *want, const char *have)
 				e = cb__buf_printf(out, "%s%c%.*s",
 					first ? "" : ", ",
 					side == 0 ? '+' : '-', (int)nlen, l);
-			else if (side == 0 &&
-				 (strncmp(found, l, len) != 0 ||
-					 found[len] != '\n'))
+			else if (side == 0 && (strncmp(found, l, len) != 0 ||
+						      found[len] != '\n'))
 				e = cb__buf_printf(out, "%s~%.*s",
 					first ? "" : ", ", (int)nlen, l);
 			else
@@ -832,8 +835,8 @@ diff_budget(cb_buf *out, const struct desired *d, const cb_json *doc,
 
 	*current = CB_MONEY_ZERO;
 	*start_changed = false;
-	if ((e = cb__json_get_money(current, doc, props, "amount",
-		     CB_JSON_OPTIONAL)) < 0 &&
+	if ((e = cb__json_get_money(
+		     current, doc, props, "amount", CB_JSON_OPTIONAL)) < 0 &&
 		e != CB_ENOTFOUND)
 		return e;
 	cb__json_get_string(&grain, doc, props, "timeGrain", CB_JSON_OPTIONAL);
@@ -865,7 +868,8 @@ diff_budget(cb_buf *out, const struct desired *d, const cb_json *doc,
 		e = canon_desired_filter(&want, t);
 	if (e == 0)
 		e = canon_current_filter(&have, filter);
-	if (e == 0 && strcmp(want.ptr ? want.ptr : "", have.ptr ? have.ptr : ""))
+	if (e == 0 &&
+		strcmp(want.ptr ? want.ptr : "", have.ptr ? have.ptr : ""))
 		e = change(out, "filter", have.ptr ? have.ptr : "",
 			want.ptr ? want.ptr : "");
 	cb__buf_clear(&want);
@@ -874,12 +878,14 @@ diff_budget(cb_buf *out, const struct desired *d, const cb_json *doc,
 		e = canon_desired_notes(&want, t);
 	if (e == 0)
 		e = canon_current_notes(&have, doc, notes);
-	if (e == 0 && strcmp(want.ptr ? want.ptr : "", have.ptr ? have.ptr : "")) {
+	if (e == 0 &&
+		strcmp(want.ptr ? want.ptr : "", have.ptr ? have.ptr : "")) {
 		e = diff_notes(&part, want.ptr ? want.ptr : "",
 			have.ptr ? have.ptr : "");
 		if (e == 0)
 			e = cb__buf_printf(out, "%snotifications: %s",
-				out->size ? "; " : "", part.ptr ? part.ptr : "");
+				out->size ? "; " : "",
+				part.ptr ? part.ptr : "");
 	}
 	cb_buf_dispose(&want);
 	cb_buf_dispose(&have);
@@ -915,8 +921,8 @@ list_item(const cb_json *doc, const cb_json_node *b, void *payload)
 		return e;
 	cb__json_get_string(&etag, doc, b, "eTag", CB_JSON_OPTIONAL);
 	cb__json_get_object(&props, doc, b, "properties", CB_JSON_OPTIONAL);
-	managed = strncmp(name, CB_BUDGET_MARKER,
-			  strlen(CB_BUDGET_MARKER)) == 0;
+	managed =
+		strncmp(name, CB_BUDGET_MARKER, strlen(CB_BUDGET_MARKER)) == 0;
 	for (size_t i = 0; managed && i < lc->nwant; i++)
 		if (strcasecmp(lc->want[i].name, name) == 0)
 			d = &lc->want[i];
@@ -954,10 +960,10 @@ list_item(const cb_json *doc, const cb_json_node *b, void *payload)
 			if (e == 0)
 				e = money_text(&it->pub.new_amount, d->amount);
 			if (e == 0)
-				e = build_body(&body,
-					d, it->recreate ? NULL : etag);
-			if (e == 0 && (it->body = cb__buf_detach(&body)) ==
-					      NULL)
+				e = build_body(
+					&body, d, it->recreate ? NULL : etag);
+			if (e == 0 &&
+				(it->body = cb__buf_detach(&body)) == NULL)
 				e = CB_ENOMEM;
 		}
 		cb_buf_dispose(&diff);
@@ -975,14 +981,15 @@ item_cmp(const void *a, const void *b)
 }
 
 static int
-plan_customer(cb_budget_plan *plan, const struct customer *c, int mode,
-	int ay, int am)
+plan_customer(cb_budget_plan *plan, const struct customer *c, int mode, int ay,
+	int am)
 {
 	char scope[SCOPE_MAX], path[SCOPE_MAX + 64];
 	size_t first = plan->n, nt = cb_config_budget_count(plan->cfg);
 	struct desired *want = NULL;
-	struct list_ctx lc = { .plan = plan, .c = c, .scope = scope,
-		.mode = mode };
+	struct list_ctx lc = {
+		.plan = plan, .c = c, .scope = scope, .mode = mode
+	};
 	struct item *it;
 	const char *call = "listing budgets";
 	bool have_hist = false;
@@ -1037,8 +1044,8 @@ plan_customer(cb_budget_plan *plan, const struct customer *c, int mode,
 			continue;
 		if ((e = item_add(&it, plan, c, scope, want[i].name,
 			     CB_BUDGET_CREATE)) < 0 ||
-			(e = money_text(&it->pub.new_amount,
-				 want[i].amount)) < 0 ||
+			(e = money_text(&it->pub.new_amount, want[i].amount)) <
+				0 ||
 			(e = build_body(&body, &want[i], NULL)) < 0) {
 			cb_buf_dispose(&body);
 			goto done;
@@ -1069,8 +1076,8 @@ done:
 /* The public API */
 
 int
-cb_budget_plan_new(cb_budget_plan **out, const cb_config *cfg,
-	cb_store *store, const cb_budget_options *opts)
+cb_budget_plan_new(cb_budget_plan **out, const cb_config *cfg, cb_store *store,
+	const cb_budget_options *opts)
 {
 	cb_budget_options dflt = CB_BUDGET_OPTIONS_INIT;
 	struct customers cs = { 0 };
@@ -1204,8 +1211,8 @@ apply_one(cb_budget_plan *plan, cb_store *store, struct item *it)
 		"%s/providers/Microsoft.Consumption/budgets/%s", it->scope,
 		it->pub.budget_name);
 	if (it->pub.action == CB_BUDGET_DELETE || it->recreate) {
-		e = cb__arm_delete(&doc, plan->sess->arm, path,
-			BUDGET_API_VERSION);
+		e = cb__arm_delete(
+			&doc, plan->sess->arm, path, BUDGET_API_VERSION);
 		cb__json_free(doc);
 		doc = NULL;
 		if (e < 0)
@@ -1214,8 +1221,8 @@ apply_one(cb_budget_plan *plan, cb_store *store, struct item *it)
 		if (it->pub.action == CB_BUDGET_DELETE)
 			return apply_record(plan, store, it);
 	}
-	e = cb__arm_put(&doc, plan->sess->arm, path, BUDGET_API_VERSION,
-		it->body);
+	e = cb__arm_put(
+		&doc, plan->sess->arm, path, BUDGET_API_VERSION, it->body);
 	if (e < 0)
 		return e == CB_ENOMEM ? e : item_fail(it, "PUT budget");
 	if (doc != NULL)

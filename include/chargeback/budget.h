@@ -58,8 +58,7 @@ typedef enum {
 } cb_budget_mode;
 
 /** Progress: @p done of @p total customers read so far. */
-typedef void (*cb_budget_progress_cb)(
-	size_t done, size_t total, void *payload);
+typedef void (*cb_budget_progress_cb)(size_t done, size_t total, void *payload);
 
 #define CB_BUDGET_OPTIONS_VERSION 1
 
@@ -120,8 +119,8 @@ typedef struct cb_budget_plan cb_budget_plan;
  *         the session's codes (CB_EAUTH, ...); CB_ENOMEM.
  */
 CB_EXTERN(int)
-cb_budget_plan_new(cb_budget_plan **out, const cb_config *cfg,
-	cb_store *store, const cb_budget_options *opts);
+cb_budget_plan_new(cb_budget_plan **out, const cb_config *cfg, cb_store *store,
+	const cb_budget_options *opts);
 
 /** Number of items, in customer order then budget name order. */
 CB_EXTERN(size_t) cb_budget_plan_count(const cb_budget_plan *plan);
@@ -175,10 +174,10 @@ typedef struct {
 	const char *billing_account_id;
 	const char *customer_id;
 	const char *budget_name;
-	int action;             /**< CB_BUDGET_CREATE, _UPDATE or _DELETE */
-	const char *old_amount; /**< NULL for CREATE */
-	const char *new_amount; /**< NULL for DELETE */
-	const char *etag;       /**< Azure's new eTag; NULL for DELETE */
+	int action;              /**< CB_BUDGET_CREATE, _UPDATE or _DELETE */
+	const char *old_amount;  /**< NULL for CREATE */
+	const char *new_amount;  /**< NULL for DELETE */
+	const char *etag;        /**< Azure's new eTag; NULL for DELETE */
 	const char *config_hash; /**< cb_config_hash() */
 } cb_budget_change;
 

@@ -197,10 +197,10 @@ CB_EXTERN(int) cb_config_hash(cb_buf *out, const cb_config *cfg);
 
 /** How a budget template picks its customers (cb_budget_config.select). */
 typedef enum {
-	CB_BUDGET_SELECT_ALL = 0,      /**< select = { all = true; } */
+	CB_BUDGET_SELECT_ALL = 0,       /**< select = { all = true; } */
 	CB_BUDGET_SELECT_CUSTOMERS = 1, /**< select = { customers = [...]; } */
-	CB_BUDGET_SELECT_NAME = 2,     /**< select = { name = "glob"; } */
-	CB_BUDGET_SELECT_RESELLER = 3  /**< select = { reseller = "MPN id"; } */
+	CB_BUDGET_SELECT_NAME = 2,      /**< select = { name = "glob"; } */
+	CB_BUDGET_SELECT_RESELLER = 3 /**< select = { reseller = "MPN id"; } */
 } cb_budget_select;
 
 /** Budget time grain; the values index "Monthly", "Quarterly",
@@ -213,9 +213,9 @@ typedef enum {
 
 /** One notification of a budget template.  Borrowed from the cb_config. */
 typedef struct {
-	bool forecasted;   /**< thresholdType Forecasted, else Actual */
-	bool or_equal;     /**< GreaterThanOrEqualTo, else GreaterThan */
-	bool enabled;      /**< default true */
+	bool forecasted;    /**< thresholdType Forecasted, else Actual */
+	bool or_equal;      /**< GreaterThanOrEqualTo, else GreaterThan */
+	bool enabled;       /**< default true */
 	cb_money threshold; /**< percent of the amount: 0 < t <= 1000,
 				 at most 2 decimals */
 	const char *const *emails; /**< 1..50 contact e-mail addresses */
@@ -238,11 +238,11 @@ typedef struct {
  * Every string and array is borrowed from the cb_config.
  */
 typedef struct {
-	const char *name; /**< 1..60 of [A-Za-z0-9_-]; the budget made from
-			       it is named "cb-" + name */
-	unsigned line;    /**< where the template starts */
-	int select;       /**< a cb_budget_select */
-	unsigned select_line;       /**< line of the select key */
+	const char *name;     /**< 1..60 of [A-Za-z0-9_-]; the budget made from
+				   it is named "cb-" + name */
+	unsigned line;        /**< where the template starts */
+	int select;           /**< a cb_budget_select */
+	unsigned select_line; /**< line of the select key */
 	const char *const *customers; /**< CUSTOMERS: customer ids */
 	size_t customer_count;
 	const unsigned *customer_lines; /**< line of each customer id */

@@ -49,8 +49,9 @@ assert_money(const char *want, cb_money m)
 /* ------------------------------------------------------------------ */
 /* Configuration */
 
-#define NOTE "notifications = ( { type = \"Actual\"; operator = " \
-	     "\"GreaterThan\"; threshold = 80; emails = [\"a@b.example\"]; } );"
+#define NOTE                                                 \
+	"notifications = ( { type = \"Actual\"; operator = " \
+	"\"GreaterThan\"; threshold = 80; emails = [\"a@b.example\"]; } );"
 
 static void
 test_config_reads_a_template(void **state)
@@ -234,7 +235,8 @@ test_config_refuses_what_azure_would(void **state)
 		cb_config *cfg = NULL;
 
 		snprintf(text, sizeof(text),
-			"budgets = ( { name = \"x\";\n%s } );\n", cases[i].body);
+			"budgets = ( { name = \"x\";\n%s } );\n",
+			cases[i].body);
 		if (cb_config_load_string(&cfg, text, "t.cfg") != CB_ECONFIG)
 			fail_msg("case %zu loaded", i);
 		if (strcmp(cases[i].want, cb_error_last()->message) != 0)
@@ -276,15 +278,14 @@ test_history_amount_rounds_up_exactly(void **state)
 
 	(void)state;
 	/* 1000 x 110% / 3 = 366.666... -> 400 */
-	ASSERT_OK(cb__budget_round_up(
-		&out, M("1000"), M("110"), 3, M("100")));
+	ASSERT_OK(cb__budget_round_up(&out, M("1000"), M("110"), 3, M("100")));
 	assert_money("400", out);
 	/* exactly on a step stays: 900 x 100% / 3 = 300 */
 	ASSERT_OK(cb__budget_round_up(&out, M("900"), M("100"), 3, M("100")));
 	assert_money("300", out);
 	/* a hair above a step goes up */
-	ASSERT_OK(cb__budget_round_up(&out, M("900.000000000000000003"),
-		M("100"), 3, M("100")));
+	ASSERT_OK(cb__budget_round_up(
+		&out, M("900.000000000000000003"), M("100"), 3, M("100")));
 	assert_money("400", out);
 	/* cents */
 	ASSERT_OK(cb__budget_round_up(&out, M("10"), M("100"), 3, M("0.01")));
@@ -340,8 +341,7 @@ fx_setup(void **state)
 	o.throttle = AS_TEST_CM_THROTTLE;
 	f->s = as_test_start(&o);
 	p = f->s->partner;
-	snprintf(f->start, sizeof(f->start), "%04d-%02d-01", p->year,
-		p->month);
+	snprintf(f->start, sizeof(f->start), "%04d-%02d-01", p->year, p->month);
 	y = p->month == 12 ? p->year + 1 : p->year;
 	m = p->month == 12 ? 1 : p->month + 1;
 	snprintf(f->as_of, sizeof(f->as_of), "%04d-%02d-01", y, m);
@@ -363,7 +363,8 @@ fx_setup(void **state)
 	for (size_t i = 0; i < p->ncustomers; i++) {
 		const as_customer *c = &p->customers[i];
 		const char *a[] = { p->accounts[c->account].name, c->id,
-			c->display, c->reseller_mpn[0] ? c->reseller_mpn : NULL };
+			c->display,
+			c->reseller_mpn[0] ? c->reseller_mpn : NULL };
 		exec_sql(f->store,
 			"INSERT INTO chargeback.customer (billing_account_id,"
 			" customer_id, display_name, reseller_id) VALUES ($1,"
@@ -433,8 +434,7 @@ count_action(const cb_budget_plan *p, int action)
 }
 
 static void
-fixed_template(char *out, size_t outlen, const struct fx *f,
-	const char *amount)
+fixed_template(char *out, size_t outlen, const struct fx *f, const char *amount)
 {
 	snprintf(out, outlen,
 		"budgets = ( { name = \"std\"; select = { all = true; };\n"
@@ -478,9 +478,9 @@ test_plan_apply_converges_and_is_idempotent(void **state)
 	assert_int_equal(n, count_action(p, CB_BUDGET_UNCHANGED));
 	ASSERT_OK(cb_budget_plan_apply(p, f->store));
 	cb_budget_plan_free(p);
-	assert_string_equal("3",
-		query1(f->store,
-			"SELECT count(*) FROM chargeback.budget_change"));
+	assert_string_equal(
+		"3", query1(f->store,
+			     "SELECT count(*) FROM chargeback.budget_change"));
 	cb_config_free(cfg);
 
 	/* A new amount is an update naming the field. */
@@ -539,8 +539,10 @@ test_history_amount_from_the_query_api(void **state)
 		"{\"type\":\"ActualCost\",\"timeframe\":\"MonthToDate\","
 		"\"dataset\":{\"granularity\":\"None\",\"aggregation\":{\"c\":"
 		"{\"name\":\"Cost\",\"function\":\"Sum\"}}}}");
-	as_test_call(f->s, &r, "POST", target, "Content-Type: "
-			"application/json", body);
+	as_test_call(f->s, &r, "POST", target,
+		"Content-Type: "
+		"application/json",
+		body);
 	assert_int_equal(200, r.status);
 	num = strstr(r.body, "\"rows\":[[");
 	assert_non_null(num);
@@ -579,8 +581,7 @@ test_plan_refuses_templates_the_store_cannot_satisfy(void **state)
 		" } );\n",
 		f->start);
 	cfg = config(f, tpl);
-	assert_int_equal(
-		CB_ECONFIG, cb_budget_plan_new(&p, cfg, f->store, &o));
+	assert_int_equal(CB_ECONFIG, cb_budget_plan_new(&p, cfg, f->store, &o));
 	assert_string_equal("test.cfg:5: budget 'x': unknown customer "
 			    "'nobody' (not in the store; run chargeback sync)",
 		cb_error_last()->message);
@@ -593,8 +594,7 @@ test_plan_refuses_templates_the_store_cannot_satisfy(void **state)
 		" } );\n",
 		f->start);
 	cfg = config(f, tpl);
-	assert_int_equal(
-		CB_ECONFIG, cb_budget_plan_new(&p, cfg, f->store, &o));
+	assert_int_equal(CB_ECONFIG, cb_budget_plan_new(&p, cfg, f->store, &o));
 	assert_string_equal("test.cfg:5: budget 'x' selects no customer",
 		cb_error_last()->message);
 	assert_null(p);
@@ -641,8 +641,8 @@ test_apply_reports_a_stale_etag(void **state)
 		"\"timeGrain\":\"Monthly\",\"timePeriod\":{\"startDate\":"
 		"\"%sT00:00:00Z\"},\"notifications\":{}}}",
 		f->start);
-	as_test_call(f->s, &r, "PUT", target,
-		"Content-Type: application/json", body);
+	as_test_call(f->s, &r, "PUT", target, "Content-Type: application/json",
+		body);
 	assert_int_equal(200, r.status);
 	cb_test_reply_free(&r);
 	ASSERT_OK(cb_budget_plan_apply(p, f->store));

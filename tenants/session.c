@@ -68,8 +68,8 @@ cb__session_open(cb__session **out, const cb_config *cfg)
 		goto fail;
 	ao.http = s->http;
 	ao.endpoint = cb_config_azure(cfg)->management_endpoint
-		? cb_config_azure(cfg)->management_endpoint
-		: cb_credential_management_endpoint(s->cred);
+			      ? cb_config_azure(cfg)->management_endpoint
+			      : cb_credential_management_endpoint(s->cred);
 	ao.token = cb__session_token;
 	ao.token_payload = s;
 	if ((rc = cb__arm_new(&s->arm, &ao)) != 0)

@@ -12,7 +12,7 @@ credential_options(cb_credential_options *o, const cb_azure_config *az)
 	o->cloud = az->cloud_name;
 	o->authority_host = az->authority_host;
 	/* Not az->management_endpoint: the token's audience stays the
-	 * cloud's ARM (https://management.azure.com/.default) when the
+	 * cloud's ARM (management.azure.com, scope "/.default") when the
 	 * calls go elsewhere (armsim), as the SDKs' credentialScopes. */
 	o->tenant_id = az->tenant_id;
 	o->client_id = az->client_id;

@@ -1057,8 +1057,9 @@ plan_customer(cb_budget_plan *plan, const struct customer *c, int mode, int ay,
 			goto done;
 		}
 	}
-	qsort(plan->items + first, plan->n - first, sizeof(*plan->items),
-		item_cmp);
+	if (plan->n > first)
+		qsort(plan->items + first, plan->n - first,
+			sizeof(*plan->items), item_cmp);
 	goto done;
 fail:
 	if (e == CB_ENOMEM)

@@ -660,6 +660,55 @@ test_apply_reports_a_stale_etag(void **state)
 	cb_config_free(cfg);
 }
 
+/* A changed start date (Azure cannot update it) is a delete and a
+ * create in one update; a changed threshold names the notifications. */
+static void
+test_update_recreates_for_a_new_start(void **state)
+{
+	struct fx *f = *state;
+	size_t n = f->s->partner->ncustomers;
+	char tpl[2048], next[32], want[512];
+	cb_config *cfg;
+	cb_budget_plan *p;
+
+	snprintf(tpl, sizeof(tpl),
+		"budgets = ( { name = \"s\"; select = { all = true; };\n"
+		"  amount = 10; time_grain = \"Monthly\"; start = \"%s\";\n"
+		"  " NOTE " } );\n",
+		f->start);
+	cfg = config(f, tpl);
+	p = plan(f, cfg, CB_BUDGET_MODE_PLAN);
+	ASSERT_OK(cb_budget_plan_apply(p, f->store));
+	cb_budget_plan_free(p);
+	cb_config_free(cfg);
+
+	snprintf(next, sizeof(next), "%s", f->as_of);
+	snprintf(tpl, sizeof(tpl),
+		"budgets = ( { name = \"s\"; select = { all = true; };\n"
+		"  amount = 10; time_grain = \"Monthly\"; start = \"%s\";\n"
+		"  notifications = ( { threshold = 90.5; emails = "
+		"[\"a@b.example\"]; } ); } );\n",
+		next);
+	cfg = config(f, tpl);
+	p = plan(f, cfg, CB_BUDGET_MODE_PLAN);
+	assert_int_equal(n, count_action(p, CB_BUDGET_UPDATE));
+	snprintf(want, sizeof(want),
+		"startDate: %s -> %s; endDate: %04d%s -> %04d%s; "
+		"notifications: +Actual_GreaterThan_90_5_Percent, "
+		"-Actual_GreaterThan_80_Percent",
+		f->start, next, f->s->partner->year + 10, f->start + 4,
+		f->s->partner->year + (f->s->partner->month == 12) + 10,
+		next + 4);
+	assert_string_equal(want, cb_budget_plan_item(p, 0)->changes);
+	ASSERT_OK(cb_budget_plan_apply(p, f->store));
+	assert_int_equal(0, cb_budget_plan_failures(p));
+	cb_budget_plan_free(p);
+	p = plan(f, cfg, CB_BUDGET_MODE_PLAN);
+	assert_int_equal(n, count_action(p, CB_BUDGET_UNCHANGED));
+	cb_budget_plan_free(p);
+	cb_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -680,6 +729,9 @@ main(void)
 			fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_apply_reports_a_stale_etag, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_update_recreates_for_a_new_start, fx_setup,
+			fx_teardown),
 	};
 	int rc;
 

@@ -59,6 +59,7 @@ int cli_fail(const struct cli_ctx *ctx);
 
 /* Sub-verb tables, one per cmd_<verb>.c. */
 extern const struct cli_cmd cli_db_commands[];
+extern const struct cli_cmd cli_budget_commands[];
 extern const struct cli_cmd cli_policy_commands[];
 
 /* `chargeback sync` (cmd_sync.c): run, options, help text. */

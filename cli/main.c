@@ -52,14 +52,6 @@ static const struct cli_cmd commands[] = {
 		.subcommands = cli_db_commands,
 	},
 	{
-		.name = "help",
-		.run = cmd_help,
-		.summary = "show help for a command",
-		.usage = "[<command>...]",
-		.help = "Show help for a command, or list the commands.",
-		.max_args = 2,
-	},
-	{
 		.name = "sync",
 		.run = cli_sync,
 		.summary = "record the partner hierarchy from Azure",
@@ -76,6 +68,21 @@ static const struct cli_cmd commands[] = {
 			"list, plan, apply\nthe configuration's policies, or "
 			"set one customer.",
 		.subcommands = cli_policy_commands,
+	},
+	{
+		.name = "budget",
+		.summary = "plan and apply customer budgets",
+		.help = "Customer budgets from the configuration's budgets "
+			"section.",
+		.subcommands = cli_budget_commands,
+	},
+	{
+		.name = "help",
+		.run = cmd_help,
+		.summary = "show help for a command",
+		.usage = "[<command>...]",
+		.help = "Show help for a command, or list the commands.",
+		.max_args = 2,
 	},
 	{
 		.name = "version",

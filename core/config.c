@@ -112,6 +112,11 @@ struct cb_config {
 	struct config_line *lines; /* owned: one per key the source sets */
 	size_t line_count;         /* entries used */
 	size_t line_cap;           /* entries allocated */
+	cb_budget_config *budgets; /* in blocks: the budgets templates */
+	size_t budget_count;       /* entries used */
+	void **blocks;             /* owned: arrays the budgets section made */
+	size_t block_count;        /* blocks used */
+	size_t block_cap;          /* blocks allocated */
 };
 
 /* State of one load. */
@@ -119,6 +124,7 @@ struct config_loader {
 	cb_config *cfg;         /* being filled; owned by the caller */
 	bool has_client_secret; /* azure.client_secret written in the text */
 	bool has_db_password;   /* database.dsn carries a password */
+	const char *text;       /* the source text, for number literals */
 };
 
 struct config_key;
@@ -1305,6 +1311,859 @@ root_finish(struct config_loader *ld)
 	return 0;
 }
 
+/* ---- budgets ------------------------------------------------------------ */
+
+/*
+ * budgets = ( { name = ...; select = {...}; amount = ... | history = {...};
+ * time_grain; start; end; notifications = (...); filter = (...); }, ... ).
+ * Each template, notification, selector and filter is read through a
+ * small key table (budget_keys and friends); every rule Azure applies to a
+ * customer-scope budget (azure-api-notes.md a.4, emulator/budgets.c) is
+ * checked here, so a refusal names the configuration line and nothing is
+ * sent.  Amounts, thresholds and percents are exact decimals: a string, an
+ * integer, or a number literal re-read from the source text, never through
+ * libconfig's double.
+ */
+
+/* Templates: a partner has a handful of budget kinds; 1000 is far more. */
+#define CONFIG_BUDGETS_MAX 1000
+/* The budget name is "cb-" + template name and Azure allows 63
+ * characters of [A-Za-z0-9_-]. */
+#define CONFIG_BUDGET_NAME_MAX 60
+/* Azure's limits: 5 notifications per threshold type, 50 contact
+ * e-mails, filter values 1000 (emulator/budgets.c mirrors them). */
+#define CONFIG_BUDGET_NOTIFY_MAX 5
+#define CONFIG_BUDGET_EMAILS_MAX 50
+#define CONFIG_BUDGET_VALUES_MAX 1000
+/* Customer ids listed in one selector; a partner's customer count. */
+#define CONFIG_BUDGET_CUSTOMERS_MAX 100000
+/* Filter expressions ANDed in one budget. */
+#define CONFIG_BUDGET_FILTERS_MAX 16
+/* Longest decimal literal read (amounts, thresholds): far above any. */
+#define CONFIG_DECIMAL_MAX 64
+
+static const char *const budget_grain_names[] = { "Monthly", "Quarterly",
+	"Annually", NULL };
+static const char *const budget_type_names[] = { "Actual", "Forecasted", NULL };
+static const char *const budget_operator_names[] = { "GreaterThan",
+	"GreaterThanOrEqualTo", NULL };
+static const char *const budget_locales[] = { "en-us", "ja-jp", "zh-cn",
+	"de-de", "es-es", "fr-fr", "it-it", "ko-kr", "pt-br", "ru-ru", "zh-tw",
+	"cs-cz", "pl-pl", "tr-tr", "da-dk", "en-gb", "hu-hu", "nb-no", "nl-nl",
+	"pt-pt", "sv-se", NULL };
+
+/* A zeroed array owned by the configuration. */
+static void *
+config_block(struct config_loader *ld, size_t n, size_t size)
+{
+	cb_config *cfg = ld->cfg;
+	void *p;
+
+	if (cfg->block_count == cfg->block_cap) {
+		size_t cap = cfg->block_cap ? cfg->block_cap * 2 : 16;
+		void **b = cb__reallocarray(cfg->blocks, cap, sizeof(*b));
+
+		if (b == NULL)
+			return NULL;
+		cfg->blocks = b;
+		cfg->block_cap = cap;
+	}
+	if ((p = cb__calloc(n ? n : 1, size)) == NULL)
+		return NULL;
+	cfg->blocks[cfg->block_count++] = p;
+	return p;
+}
+
+/* The text of the number literal of setting s, named key, on its line:
+ * libconfig keeps only a double.  Found as "key" followed by '=' or ':'
+ * on the setting's line; two such keys on one line are ambiguous and
+ * refused.  Returns 0, or CB_ECONFIG. */
+static int
+config_literal(struct config_loader *ld, const config_setting_t *s,
+	const char *path, char *out, size_t outlen)
+{
+	const char *key = config_setting_name(s), *p = ld->text, *hit = NULL;
+	unsigned line = config_setting_source_line(s), at = 1;
+	size_t klen = key ? strlen(key) : 0;
+
+	while (*p != '\0' && at < line)
+		at += *p++ == '\n';
+	for (const char *q = p; klen > 0 && *q != '\0' && *q != '\n'; q++) {
+		const char *v = q + klen;
+
+		if (strncmp(q, key, klen) != 0 ||
+			(q > p && prescan_name_char((unsigned char)q[-1])) ||
+			prescan_name_char((unsigned char)*v))
+			continue;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v != '=' && *v != ':')
+			continue;
+		if (hit != NULL)
+			return config_fail(ld, line,
+				"'%s': write one such number per line, or "
+				"quote it",
+				path);
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		hit = v;
+	}
+	if (hit == NULL)
+		return config_fail(
+			ld, line, "'%s': cannot find its number", path);
+	size_t n = strspn(hit, "+-0123456789.eE");
+	if (n == 0 || n >= outlen)
+		return config_fail(ld, line, "'%s' must be a decimal", path);
+	memcpy(out, hit, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* An exact decimal: "12.50", 12 or 12.50; *text_out (may be NULL) gets its
+ * text for messages.  Returns 0, or CB_ECONFIG naming path and what. */
+static int
+config_decimal(struct config_loader *ld, const config_setting_t *s,
+	const char *path, const char *what, cb_money *out)
+{
+	char text[CONFIG_DECIMAL_MAX];
+	const char *v = NULL;
+	long long n;
+	int error;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		v = config_setting_get_string(s);
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		setting_int(s, &n);
+		snprintf(text, sizeof(text), "%lld", n);
+		v = text;
+		break;
+	case CONFIG_TYPE_FLOAT:
+		if ((error = config_literal(ld, s, path, text, sizeof(text))) <
+			0)
+			return error;
+		v = text;
+		break;
+	default:
+		return config_fail(
+			ld, setting_line(s), "'%s' must be %s", path, what);
+	}
+	if (cb_money_parse(out, v, strlen(v)) < 0)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be %s: '%.64s'", path, what, v);
+	return 0;
+}
+
+/* A list of 1..max non-empty strings into the configuration; line of each
+ * into *lines_out when not NULL. */
+static int
+config_strings(struct config_loader *ld, const config_setting_t *s,
+	const char *path, size_t max, bool (*valid)(const char *),
+	const char *what, const char *const **out, size_t *count_out,
+	const unsigned **lines_out)
+{
+	unsigned line = setting_line(s);
+	const char **v;
+	unsigned *lines = NULL;
+	int count, error;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return config_fail(
+			ld, line, "'%s' must be a list of %s", path, what);
+	count = config_setting_length(s);
+	if (count == 0 || (size_t)count > max)
+		return config_fail(ld, line, "'%s' must list 1 to %zu %s", path,
+			max, what);
+	if ((v = config_block(ld, (size_t)count, sizeof(*v))) == NULL ||
+		(lines_out != NULL && (lines = config_block(ld, (size_t)count,
+					       sizeof(*lines))) == NULL))
+		return CB_ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(s, (unsigned)i);
+		const char *t = setting_string(e);
+
+		if (t == NULL || *t == '\0' || (valid != NULL && !valid(t)))
+			return config_fail(ld, setting_line(e),
+				"'%s' entries must be %s", path, what);
+		if ((error = config_pool_dup(ld, &v[i], t)) < 0)
+			return error;
+		if (lines != NULL)
+			lines[i] = setting_line(e);
+	}
+	*out = v;
+	*count_out = (size_t)count;
+	if (lines_out != NULL)
+		*lines_out = lines;
+	return 0;
+}
+
+static int
+config_choice(struct config_loader *ld, const config_setting_t *s,
+	const char *path, const char *const *choices, int *out)
+{
+	const char *v = setting_string(s);
+	char list[512] = "";
+	size_t used = 0;
+
+	for (int i = 0; choices[i] != NULL; i++) {
+		if (v != NULL && strcmp(v, choices[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		used += (size_t)snprintf(list + used, sizeof(list) - used,
+			"%s%s", i ? ", " : "", choices[i]);
+		if (used >= sizeof(list))
+			used = sizeof(list) - 1;
+	}
+	return config_fail(
+		ld, setting_line(s), "'%s' must be one of %s", path, list);
+}
+
+static bool
+valid_budget_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_BUDGET_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* Azure's check (emulator/budgets.c valid_email): local@domain.tld. */
+static bool
+valid_email(const char *e)
+{
+	const char *at = strchr(e, '@');
+
+	if (at == NULL || at == e || at[1] == '\0' || strchr(at + 1, '@') ||
+		strchr(at + 1, '.') == NULL || strlen(e) > 254)
+		return false;
+	for (const char *p = e; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == ',' || *p == ';')
+			return false;
+	return true;
+}
+
+/* YYYY-MM-DD, a real date from 2017-06-01 (Azure's first) on; into
+ * *y, *m, *d. */
+static bool
+budget_date(const char *s, int *y, int *m, int *d)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+			return false;
+	*y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	     (s[3] - '0');
+	*m = (s[5] - '0') * 10 + (s[6] - '0');
+	*d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (*m < 1 || *m > 12 || *d < 1)
+		return false;
+	int max = mdays[*m - 1] + (*m == 2 && ((*y % 4 == 0 && *y % 100 != 0) ||
+						      *y % 400 == 0));
+	return *d <= max && *y * 10000 + *m * 100 + *d >= 20170601;
+}
+
+/* A budget section being read: the template and its path prefix. */
+struct budget_ctx {
+	cb_budget_config *b;
+	char path[64]; /* "budgets[3]" */
+	bool has_amount, has_history, has_select, has_grain, has_start;
+	unsigned amount_line;
+};
+
+struct budget_key {
+	const char *name;
+	int (*parse)(struct config_loader *ld, const config_setting_t *s,
+		struct budget_ctx *bc, const char *path);
+};
+
+/* Read group s through table: every member must be a known key. */
+static int
+budget_group(struct config_loader *ld, const config_setting_t *s,
+	const char *path, const struct budget_key *table, size_t n,
+	struct budget_ctx *bc)
+{
+	char sub[160];
+	int error;
+
+	if (!config_setting_is_group(s))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a group { ... }", path);
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(s, (unsigned)i);
+		const char *name = config_setting_name(e);
+		size_t k;
+
+		for (k = 0; k < n && strcmp(table[k].name, name) != 0; k++)
+			;
+		snprintf(sub, sizeof(sub), "%s.%s", path, name);
+		if (k == n)
+			return config_fail(ld, setting_line(e),
+				"unknown key '%.*s'", CONFIG_KEY_PRINT_MAX,
+				sub);
+		if ((error = table[k].parse(ld, e, bc, sub)) < 0)
+			return error;
+	}
+	return 0;
+}
+
+static int
+bk_name(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	const char *v = setting_string(s);
+
+	if (v == NULL || !valid_budget_name(v))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be 1 to %d characters of A-Z a-z 0-9 _ - "
+			"(the budget is named \"cb-\" + name)",
+			path, CONFIG_BUDGET_NAME_MAX);
+	return config_pool_dup(ld, &bc->b->name, v);
+}
+
+static int
+sel_all(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL ||
+		!config_setting_get_bool(s))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be true (leave it out otherwise)", path);
+	bc->b->select = CB_BUDGET_SELECT_ALL;
+	return 0;
+}
+
+static int
+sel_customers(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	bc->b->select = CB_BUDGET_SELECT_CUSTOMERS;
+	return config_strings(ld, s, path, CONFIG_BUDGET_CUSTOMERS_MAX, NULL,
+		"customer ids", &bc->b->customers, &bc->b->customer_count,
+		&bc->b->customer_lines);
+}
+
+static int
+sel_name(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	const char *v = setting_string(s);
+
+	if (v == NULL || *v == '\0')
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a name pattern (* and ? wildcards)",
+			path);
+	bc->b->select = CB_BUDGET_SELECT_NAME;
+	return config_pool_dup(ld, &bc->b->pattern, v);
+}
+
+static int
+sel_reseller(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	const char *v = setting_string(s);
+
+	if (v == NULL || *v == '\0')
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a reseller MPN id", path);
+	bc->b->select = CB_BUDGET_SELECT_RESELLER;
+	return config_pool_dup(ld, &bc->b->reseller, v);
+}
+
+static const struct budget_key select_keys[] = {
+	{ "all", sel_all },
+	{ "customers", sel_customers },
+	{ "name", sel_name },
+	{ "reseller", sel_reseller },
+};
+
+static int
+bk_select(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int error;
+
+	bc->b->select_line = setting_line(s);
+	if ((error = budget_group(ld, s, path, select_keys,
+		     CB_ARRAY_SIZE(select_keys), bc)) < 0)
+		return error;
+	if (config_setting_length(s) != 1)
+		return config_fail(ld, setting_line(s),
+			"'%s' must hold exactly one of all, customers, name "
+			"or reseller",
+			path);
+	bc->has_select = true;
+	return 0;
+}
+
+static int
+bk_amount(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int error = config_decimal(
+		ld, s, path, "a positive exact decimal", &bc->b->amount);
+
+	if (error < 0)
+		return error;
+	if (cb_money_sign(bc->b->amount) <= 0) {
+		char t[CB_MONEY_STR_MAX];
+
+		cb_money_format(t, sizeof(t), bc->b->amount);
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a positive exact decimal: '%s'", path, t);
+	}
+	bc->b->fixed = true;
+	bc->has_amount = true;
+	bc->amount_line = setting_line(s);
+	return 0;
+}
+
+static int
+hk_percent(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int error = config_decimal(
+		ld, s, path, "a positive exact decimal", &bc->b->percent);
+
+	if (error == 0 && cb_money_sign(bc->b->percent) <= 0)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a positive exact decimal", path);
+	return error;
+}
+
+static int
+hk_months(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	long long n;
+
+	/* Cost Management's Query spans at most a year. */
+	if (!setting_int(s, &n) || n < 1 || n > 12)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be an integer from 1 to 12", path);
+	bc->b->months = (int)n;
+	return 0;
+}
+
+static int
+hk_step(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int error = config_decimal(
+		ld, s, path, "a positive exact decimal", &bc->b->step);
+
+	if (error == 0 && cb_money_sign(bc->b->step) <= 0)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a positive exact decimal", path);
+	return error;
+}
+
+static const struct budget_key history_keys[] = {
+	{ "percent", hk_percent },
+	{ "months", hk_months },
+	{ "step", hk_step },
+};
+
+static int
+bk_history(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int error;
+
+	bc->b->percent = cb_money_from_int(100);
+	bc->b->months = 3;
+	bc->b->step = cb_money_from_int(1);
+	if ((error = budget_group(ld, s, path, history_keys,
+		     CB_ARRAY_SIZE(history_keys), bc)) < 0)
+		return error;
+	bc->has_history = true;
+	bc->amount_line = setting_line(s);
+	return 0;
+}
+
+static int
+bk_grain(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	bc->has_grain = true;
+	return config_choice(ld, s, path, budget_grain_names, &bc->b->grain);
+}
+
+static int
+bk_date(struct config_loader *ld, const config_setting_t *s, const char *path,
+	bool start, const char **out)
+{
+	const char *v = setting_string(s);
+	int y, m, d;
+
+	if (v == NULL || !budget_date(v, &y, &m, &d))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a date YYYY-MM-DD on or after "
+			"2017-06-01",
+			path);
+	if (start && d != 1)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be the first day of a month: '%s'", path, v);
+	return config_pool_dup(ld, out, v);
+}
+
+static int
+bk_start(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	bc->has_start = true;
+	return bk_date(ld, s, path, true, &bc->b->start);
+}
+
+static int
+bk_end(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	return bk_date(ld, s, path, false, &bc->b->end);
+}
+
+/* The notification being read: bc->b->notifications is writable here. */
+static cb_budget_notification_config *
+budget_note(struct budget_ctx *bc)
+{
+	return (cb_budget_notification_config *)(uintptr_t)&bc->b
+		->notifications[bc->b->notification_count];
+}
+
+static int
+nk_type(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int v, error = config_choice(ld, s, path, budget_type_names, &v);
+
+	budget_note(bc)->forecasted = v == 1;
+	return error;
+}
+
+static int
+nk_operator(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int v, error = config_choice(ld, s, path, budget_operator_names, &v);
+
+	budget_note(bc)->or_equal = v == 1;
+	return error;
+}
+
+static int
+nk_threshold(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	static const char what[] = "a percent greater than 0 and at most 1000 "
+				   "with at most 2 decimals";
+	cb_money t, r;
+	char text[CB_MONEY_STR_MAX];
+	int error = config_decimal(ld, s, path, what, &t);
+
+	if (error < 0)
+		return error;
+	if (cb_money_sign(t) <= 0 ||
+		cb_money_cmp(t, cb_money_from_int(1000)) > 0 ||
+		cb_money_round(&r, t, 2) < 0 || cb_money_cmp(r, t) != 0) {
+		cb_money_format(text, sizeof(text), t);
+		return config_fail(ld, setting_line(s),
+			"'%s' must be %s (Azure refuses '%s')", path, what,
+			text);
+	}
+	budget_note(bc)->threshold = t;
+	return 0;
+}
+
+static int
+nk_emails(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	cb_budget_notification_config *n = budget_note(bc);
+
+	return config_strings(ld, s, path, CONFIG_BUDGET_EMAILS_MAX,
+		valid_email, "e-mail addresses", &n->emails, &n->email_count,
+		NULL);
+}
+
+static int
+nk_roles(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	(void)bc;
+	return config_fail(ld, setting_line(s),
+		"'%s': Azure accepts contact roles only at subscription and "
+		"resource group scopes; customer budgets notify e-mails",
+		path);
+}
+
+static int
+nk_locale(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int v, error = config_choice(ld, s, path, budget_locales, &v);
+
+	if (error < 0)
+		return error;
+	budget_note(bc)->locale = budget_locales[v];
+	return 0;
+}
+
+static int
+nk_enabled(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be true or false", path);
+	budget_note(bc)->enabled = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+static const struct budget_key notification_keys[] = {
+	{ "type", nk_type },
+	{ "operator", nk_operator },
+	{ "threshold", nk_threshold },
+	{ "emails", nk_emails },
+	{ "roles", nk_roles },
+	{ "locale", nk_locale },
+	{ "enabled", nk_enabled },
+};
+
+static int
+bk_notifications(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int count = config_setting_length(s), error;
+	size_t per_type[2] = { 0, 0 };
+	char sub[96];
+
+	if (!config_setting_is_list(s))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a list ( { ... }, ... )", path);
+	if (count > 2 * CONFIG_BUDGET_NOTIFY_MAX)
+		count = 2 * CONFIG_BUDGET_NOTIFY_MAX + 1;
+	bc->b->notifications =
+		config_block(ld, (size_t)count, sizeof(*bc->b->notifications));
+	if (bc->b->notifications == NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(s, (unsigned)i);
+		cb_budget_notification_config *n;
+
+		snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		if (i == count)
+			return config_fail(ld, setting_line(e),
+				"'%s': Azure allows at most %d notifications "
+				"of each type",
+				sub, CONFIG_BUDGET_NOTIFY_MAX);
+		n = budget_note(bc);
+		n->enabled = true;
+		n->line = setting_line(e);
+		if ((error = budget_group(ld, e, sub, notification_keys,
+			     CB_ARRAY_SIZE(notification_keys), bc)) < 0)
+			return error;
+		if (config_setting_get_member(e, "threshold") == NULL ||
+			n->email_count == 0)
+			return config_fail(ld, n->line,
+				"'%s' needs a threshold and at least one "
+				"e-mail in emails",
+				sub);
+		if (++per_type[n->forecasted] > CONFIG_BUDGET_NOTIFY_MAX)
+			return config_fail(ld, n->line,
+				"'%s': Azure allows at most %d %s "
+				"notifications",
+				sub, CONFIG_BUDGET_NOTIFY_MAX,
+				budget_type_names[n->forecasted]);
+		for (size_t j = 0; j < bc->b->notification_count; j++) {
+			const cb_budget_notification_config *o =
+				&bc->b->notifications[j];
+
+			if (o->forecasted == n->forecasted &&
+				o->or_equal == n->or_equal &&
+				cb_money_cmp(o->threshold, n->threshold) == 0)
+				return config_fail(ld, n->line,
+					"'%s' repeats notification %zu", sub,
+					j);
+		}
+		bc->b->notification_count++;
+	}
+	return 0;
+}
+
+/* The filter expression being read. */
+static cb_budget_filter_config *
+budget_filter(struct budget_ctx *bc)
+{
+	return (cb_budget_filter_config *)(uintptr_t)&bc->b
+		->filters[bc->b->filter_count];
+}
+
+static bool
+valid_filter_name(const char *s)
+{
+	return *s != '\0' && strlen(s) <= 256;
+}
+
+static int
+fk_name(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path, bool tag)
+{
+	cb_budget_filter_config *f = budget_filter(bc);
+	const char *v = setting_string(s);
+
+	if (f->name != NULL)
+		return config_fail(ld, setting_line(s),
+			"'%s': give one of dimension or tag", path);
+	if (v == NULL || !valid_filter_name(v))
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a name of 1 to 256 characters", path);
+	f->tag = tag;
+	return config_pool_dup(ld, &f->name, v);
+}
+
+static int
+fk_dimension(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	return fk_name(ld, s, bc, path, false);
+}
+
+static int
+fk_tag(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	return fk_name(ld, s, bc, path, true);
+}
+
+static int
+fk_values(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	cb_budget_filter_config *f = budget_filter(bc);
+
+	return config_strings(ld, s, path, CONFIG_BUDGET_VALUES_MAX, NULL,
+		"values", &f->values, &f->value_count, NULL);
+}
+
+static const struct budget_key filter_keys[] = {
+	{ "dimension", fk_dimension },
+	{ "tag", fk_tag },
+	{ "values", fk_values },
+};
+
+static int
+bk_filter(struct config_loader *ld, const config_setting_t *s,
+	struct budget_ctx *bc, const char *path)
+{
+	int count = config_setting_length(s), error;
+	char sub[96];
+
+	if (!config_setting_is_list(s) || count == 0 ||
+		count > CONFIG_BUDGET_FILTERS_MAX)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a list of 1 to %d { dimension | tag; "
+			"values; }",
+			path, CONFIG_BUDGET_FILTERS_MAX);
+	bc->b->filters =
+		config_block(ld, (size_t)count, sizeof(*bc->b->filters));
+	if (bc->b->filters == NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(s, (unsigned)i);
+		cb_budget_filter_config *f = budget_filter(bc);
+
+		snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		f->line = setting_line(e);
+		if ((error = budget_group(ld, e, sub, filter_keys,
+			     CB_ARRAY_SIZE(filter_keys), bc)) < 0)
+			return error;
+		if (f->name == NULL || f->value_count == 0)
+			return config_fail(ld, f->line,
+				"'%s' needs dimension or tag, and values", sub);
+		bc->b->filter_count++;
+	}
+	return 0;
+}
+
+static const struct budget_key budget_keys[] = {
+	{ "name", bk_name },
+	{ "select", bk_select },
+	{ "amount", bk_amount },
+	{ "history", bk_history },
+	{ "time_grain", bk_grain },
+	{ "start", bk_start },
+	{ "end", bk_end },
+	{ "notifications", bk_notifications },
+	{ "filter", bk_filter },
+};
+
+static int
+budgets_parse(struct config_loader *ld, const config_setting_t *s,
+	const struct config_key *key)
+{
+	cb_config *cfg = ld->cfg;
+	int count = config_setting_length(s), error;
+
+	if (!config_setting_is_list(s) || count == 0 ||
+		count > CONFIG_BUDGETS_MAX)
+		return config_fail(ld, setting_line(s),
+			"'%s' must be a list of 1 to %d budget templates "
+			"( { ... }, ... )",
+			key->path, CONFIG_BUDGETS_MAX);
+	cfg->budgets = config_block(ld, (size_t)count, sizeof(*cfg->budgets));
+	if (cfg->budgets == NULL)
+		return CB_ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *e =
+			config_setting_get_elem(s, (unsigned)i);
+		struct budget_ctx bc = { .b = &cfg->budgets[i] };
+		unsigned line = setting_line(e);
+
+		snprintf(bc.path, sizeof(bc.path), "budgets[%d]", i);
+		bc.b->line = line;
+		if ((error = budget_group(ld, e, bc.path, budget_keys,
+			     CB_ARRAY_SIZE(budget_keys), &bc)) < 0)
+			return error;
+		if (bc.b->name == NULL || !bc.has_select || !bc.has_grain ||
+			!bc.has_start)
+			return config_fail(ld, line,
+				"'%s' needs name, select, time_grain and "
+				"start",
+				bc.path);
+		if (bc.has_amount == bc.has_history)
+			return config_fail(ld,
+				bc.has_amount ? bc.amount_line : line,
+				"'%s' needs exactly one of amount and history",
+				bc.path);
+		if (bc.b->end != NULL && strcmp(bc.b->end, bc.b->start) <= 0)
+			return config_fail(ld,
+				config_setting_source_line(
+					config_setting_get_member(e, "end")),
+				"'%s.end' must be after start", bc.path);
+		for (int j = 0; j < i; j++)
+			if (strcasecmp(cfg->budgets[j].name, bc.b->name) == 0)
+				return config_fail(ld, line,
+					"'%s': budget name '%s' is used twice",
+					bc.path, bc.b->name);
+		cfg->budget_count++;
+	}
+	return 0;
+}
+
 /* ---- the schema -------------------------------------------------------- */
 
 #define KEY(sec, key) .name = key, .path = sec "." key
@@ -1390,6 +2249,10 @@ static const struct config_key root_keys[] = {
 		.path = "billing_accounts",
 		.type = CONFIG_CUSTOM,
 		.parse = billing_accounts_parse },
+	{ .name = "budgets",
+		.path = "budgets",
+		.type = CONFIG_CUSTOM,
+		.parse = budgets_parse },
 	{ .name = "labels",
 		.path = "labels",
 		.type = CONFIG_CUSTOM,
@@ -1498,6 +2361,7 @@ config_load_text(cb_config **out, const char *text, size_t len,
 	if ((cfg = cb__calloc(1, sizeof(*cfg))) == NULL)
 		return CB_ENOMEM;
 	ld.cfg = cfg;
+	ld.text = text;
 	config_defaults(cfg);
 	cfg->hash = config_fnv1a64(text, len);
 	if ((cfg->source = cb__strdup(source)) == NULL) {
@@ -1688,6 +2552,9 @@ cb_config_free(cb_config *cfg)
 	cb__free(cfg->pool);
 	cb__free(cfg->lines);
 	cb__free(cfg->billing_accounts);
+	for (size_t i = 0; i < cfg->block_count; i++)
+		cb__free(cfg->blocks[i]);
+	cb__free(cfg->blocks);
 	cb__free(cfg->policies);
 	for (size_t i = 0; i < cfg->label_count; i++)
 		cb__free((void *)(uintptr_t)cfg->labels[i].members);
@@ -1748,6 +2615,20 @@ cb_config_billing_account(const cb_config *cfg, size_t index)
 	if (cfg == NULL || index >= cfg->billing_account_count)
 		return NULL;
 	return cfg->billing_accounts[index];
+}
+
+size_t
+cb_config_budget_count(const cb_config *cfg)
+{
+	return cfg ? cfg->budget_count : 0;
+}
+
+const cb_budget_config *
+cb_config_budget(const cb_config *cfg, size_t index)
+{
+	if (cfg == NULL || index >= cfg->budget_count)
+		return NULL;
+	return &cfg->budgets[index];
 }
 
 int

@@ -14,6 +14,7 @@
 #include "chargeback/store.h"
 #include "chargeback/money.h"
 #include "chargeback/auth.h"
+#include "chargeback/budget.h"
 #include "chargeback/sync.h"
 #include "chargeback/policy.h"
 

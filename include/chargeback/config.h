@@ -22,6 +22,7 @@
 
 #include "chargeback/common.h"
 #include "chargeback/buf.h"
+#include "chargeback/money.h"
 
 CB_BEGIN_DECL
 
@@ -261,6 +262,88 @@ CB_EXTERN(const cb_label *) cb_config_label(const cb_config *cfg, size_t index);
 /* clang-format off */
 CB_EXTERN(const cb_label *) cb_config_label_find(const cb_config *cfg,
 	const char *name);
+/* clang-format on */
+
+/* ---- budgets (chargeback budget; include/chargeback/budget.h) ---------- */
+
+/** How a budget template picks its customers (cb_budget_config.select). */
+typedef enum {
+	CB_BUDGET_SELECT_ALL = 0,       /**< select = { all = true; } */
+	CB_BUDGET_SELECT_CUSTOMERS = 1, /**< select = { customers = [...]; } */
+	CB_BUDGET_SELECT_NAME = 2,      /**< select = { name = "glob"; } */
+	CB_BUDGET_SELECT_RESELLER = 3 /**< select = { reseller = "MPN id"; } */
+} cb_budget_select;
+
+/** Budget time grain; the values index "Monthly", "Quarterly",
+ * "Annually" (the Cost grains Azure accepts at customer scope). */
+typedef enum {
+	CB_BUDGET_MONTHLY = 0,
+	CB_BUDGET_QUARTERLY = 1,
+	CB_BUDGET_ANNUALLY = 2
+} cb_budget_grain;
+
+/** One notification of a budget template.  Borrowed from the cb_config. */
+typedef struct {
+	bool forecasted;    /**< thresholdType Forecasted, else Actual */
+	bool or_equal;      /**< GreaterThanOrEqualTo, else GreaterThan */
+	bool enabled;       /**< default true */
+	cb_money threshold; /**< percent of the amount: 0 < t <= 1000,
+				 at most 2 decimals */
+	const char *const *emails; /**< 1..50 contact e-mail addresses */
+	size_t email_count;
+	const char *locale; /**< one of Azure's 21 ("en-us"), or NULL */
+	unsigned line;      /**< where the notification starts */
+} cb_budget_notification_config;
+
+/** One filter expression: a dimension or a tag, operator In. */
+typedef struct {
+	bool tag;                  /**< a tag name, else a dimension */
+	const char *name;          /**< "ResourceGroupName", "env" */
+	const char *const *values; /**< 1..1000 values */
+	size_t value_count;
+	unsigned line;
+} cb_budget_filter_config;
+
+/**
+ * One budget template (budgets = ( {...}, ... ); examples/chargeback.cfg).
+ * Every string and array is borrowed from the cb_config.
+ */
+typedef struct {
+	const char *name;     /**< 1..60 of [A-Za-z0-9_-]; the budget made from
+				   it is named "cb-" + name */
+	unsigned line;        /**< where the template starts */
+	int select;           /**< a cb_budget_select */
+	unsigned select_line; /**< line of the select key */
+	const char *const *customers; /**< CUSTOMERS: customer ids */
+	size_t customer_count;
+	const unsigned *customer_lines; /**< line of each customer id */
+	const char *pattern;  /**< NAME: glob on the display name (*, ?) */
+	const char *reseller; /**< RESELLER: the reseller's MPN id */
+	bool fixed;           /**< amount fixed; else from history */
+	cb_money amount;      /**< fixed: the amount, > 0 */
+	cb_money percent;     /**< history: percent of the average, > 0 */
+	int months;           /**< history: trailing complete months, 1..12 */
+	cb_money step;        /**< history: rounded up to a multiple, > 0 */
+	int grain;            /**< a cb_budget_grain */
+	const char *start;    /**< "YYYY-MM-01" */
+	const char *end;      /**< "YYYY-MM-DD" after start, or NULL (Azure:
+				   start + 10 years) */
+	const cb_budget_notification_config *notifications;
+	size_t notification_count; /**< at most 5 Actual + 5 Forecasted */
+	const cb_budget_filter_config *filters; /**< ANDed */
+	size_t filter_count;
+} cb_budget_config;
+
+/** Number of budget templates; 0 without a budgets key. */
+CB_EXTERN(size_t) cb_config_budget_count(const cb_config *cfg);
+
+/**
+ * The @p index-th budget template, in file order, or NULL if out of range.
+ * Borrowed: valid until cb_config_free().
+ */
+/* clang-format off */
+CB_EXTERN(const cb_budget_config *) cb_config_budget(const cb_config *cfg,
+	size_t index);
 /* clang-format on */
 
 CB_END_DECL

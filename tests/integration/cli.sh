@@ -33,9 +33,10 @@ Cost, markup and chargeback statements for Microsoft CSP partners.
 
 Commands:
   db       inspect and upgrade the database schema
-  help     show help for a command
   sync     record the partner hierarchy from Azure
   policy   customers' view charges policies: list, plan, apply
+  budget   plan and apply customer budgets
+  help     show help for a command
   version  print the version
 
 Options:

@@ -1682,7 +1682,7 @@ sel_reseller(struct config_loader *ld, const config_setting_t *s,
 	return config_pool_dup(ld, &bc->b->reseller, v);
 }
 
-static const struct budget_key select_keys[] = {
+static const struct budget_key budget_select_keys[] = {
 	{ "all", sel_all },
 	{ "customers", sel_customers },
 	{ "name", sel_name },
@@ -1696,8 +1696,8 @@ bk_select(struct config_loader *ld, const config_setting_t *s,
 	int error;
 
 	bc->b->select_line = setting_line(s);
-	if ((error = budget_group(ld, s, path, select_keys,
-		     CB_ARRAY_SIZE(select_keys), bc)) < 0)
+	if ((error = budget_group(ld, s, path, budget_select_keys,
+		     CB_ARRAY_SIZE(budget_select_keys), bc)) < 0)
 		return error;
 	if (config_setting_length(s) != 1)
 		return config_fail(ld, setting_line(s),

@@ -132,7 +132,7 @@ walk_fail(const char *fmt, ...)
 		size_t n = strlen(e.message);
 
 		snprintf(e.message + n, sizeof(e.message) - n,
-			" (x-ms-request-id %s)", e.request_id);
+			" (request id %s)", e.request_id);
 	}
 	if (ctx[0]) {
 		char msg[sizeof(ctx) + sizeof(e.message) + 2];

@@ -168,7 +168,7 @@ expect_status 1
 	done
 	echo "applied: 0 to create, $N to update, 0 to delete, 0 unchanged, 1 not managed, 1 failed"
 } | expect_stdout
-expect_stderr_match "chargeback: budget apply: customer '$C0': PUT budget: PUT http://127\.0\.0\.1:[0-9]+${SCOPE[0]}/providers/Microsoft\.Consumption/budgets/cb-std: http 400: There are changes made to Budget cb-std\. Please get the latest budget to avoid overwrite\."
+expect_stderr_match "chargeback: budget apply: customer '$C0': PUT budget: PUT http://127\.0\.0\.1:[0-9]+${SCOPE[0]}/providers/Microsoft\.Consumption/budgets/cb-std: http 400: There are changes made to Budget cb-std\. Please get the latest budget to avoid overwrite\. \(request id [0-9a-f-]{36}\)"
 checks=$((checks + 1))
 [ "$(curl -sf "$BASE/_armsim/violations" | jq -c '.byKind')" = '{"stale-etag":1}' ] ||
 	fail "violations: $(curl -sf "$BASE/_armsim/violations" | jq -c .byKind)"

@@ -235,11 +235,11 @@ curl -sf -X DELETE "$BASE/_armsim/faults" >/dev/null
 run --dsn "$ref" sync --billing-account nope
 expect_status 1
 expect_stdout </dev/null
-expect_stderr_match "chargeback: sync: billing account nope: GET $BASE/providers/Microsoft.Billing/billingAccounts/nope: http 404 BillingAccountNotFound: Billing account 'nope' was not found. \(x-ms-request-id [0-9a-f-]{36}\)"
+expect_stderr_match "chargeback: sync: billing account nope: GET $BASE/providers/Microsoft.Billing/billingAccounts/nope: http 404 BillingAccountNotFound: Billing account 'nope' was not found. \(request id [0-9a-f-]{36}\)"
 faults '{"faults":[{"route":"Microsoft.Consumption/budgets","calls":{"from":5},"kind":"status","status":403,"code":"AuthorizationFailed","message":"The client does not have authorization."}]}'
 run --dsn "$ref" sync --concurrency 1
 expect_status 1
-expect_stderr_match "chargeback: sync: customer [0-9a-f-]{36} \(.+\): GET $BASE/providers/Microsoft.Billing/billingAccounts/[^ ]+/customers/[0-9a-f-]{36}/providers/Microsoft.Consumption/budgets: http 403 AuthorizationFailed: The client does not have authorization. \(x-ms-request-id [0-9a-f-]{36}\)"
+expect_stderr_match "chargeback: sync: customer [0-9a-f-]{36} \(.+\): GET $BASE/providers/Microsoft.Billing/billingAccounts/[^ ]+/customers/[0-9a-f-]{36}/providers/Microsoft.Consumption/budgets: http 403 AuthorizationFailed: The client does not have authorization. \(request id [0-9a-f-]{36}\)"
 [ "$(sql "$ref" "SELECT status FROM chargeback.sync_run ORDER BY id DESC LIMIT 1")" = failed ] ||
 	fail "the failed sync is not recorded"
 curl -sf -X DELETE "$BASE/_armsim/faults" >/dev/null

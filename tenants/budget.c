@@ -18,6 +18,7 @@
 #include "core/arm.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "tenants/select.h"
 #include "tenants/session.h"
 
 #include <ctype.h>
@@ -152,33 +153,6 @@ item_fail(struct item *it, const char *call)
 	return dup_to(&it->pub.error, msg);
 }
 
-/* Shell-style glob: * and ?, case-insensitive as Azure names are. */
-static bool
-glob_match(const char *p, const char *s)
-{
-	const char *star = NULL, *back = NULL;
-
-	while (*s != '\0') {
-		if (*p == '*') {
-			star = ++p;
-			back = s;
-		} else if (*p == '?' ||
-			   (*p != '\0' && tolower((unsigned char)*p) ==
-						  tolower((unsigned char)*s))) {
-			p++;
-			s++;
-		} else if (star != NULL) {
-			p = star;
-			s = ++back;
-		} else {
-			return false;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
 static bool
 selects(const cb_budget_config *t, const struct customer *c)
 {
@@ -191,7 +165,7 @@ selects(const cb_budget_config *t, const struct customer *c)
 				return true;
 		return false;
 	case CB_BUDGET_SELECT_NAME:
-		return glob_match(t->pattern, c->name);
+		return cb__glob_match_ci(t->pattern, c->name);
 	case CB_BUDGET_SELECT_RESELLER:
 		return strcasecmp(t->reseller, c->reseller) == 0;
 	default:
@@ -1126,7 +1100,6 @@ cb_budget_plan_new(cb_budget_plan **out, const cb_config *cfg, cb_store *store,
 
 		for (size_t j = 0; j < opts->customer_count && !in; j++)
 			in = strcasecmp(opts->customers[j], cs.v[i].id) == 0;
-		cs.v[i].reseller[0] = cs.v[i].reseller[0]; /* keep */
 		total += in;
 		if (!in)
 			cs.v[i].ba[0] = '\0'; /* skipped below */

@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "tenants/select.h"
 #include "tenants/session.h"
 
 #include <ctype.h>
@@ -206,39 +207,12 @@ policy_fail(struct policy_entry *e, int code)
 
 /* ---- resolving the rules -------------------------------------------- */
 
-/* Glob match, ASCII case-insensitive: '*' any run, '?' one byte. */
-static bool
-policy_glob(const char *pat, const char *s)
-{
-	const char *star = NULL, *mark = NULL;
-
-	while (*s) {
-		if (*pat == '*') {
-			star = pat++;
-			mark = s;
-		} else if (*pat == '?' ||
-			   (*pat && tolower((unsigned char)*pat) ==
-					    tolower((unsigned char)*s))) {
-			pat++;
-			s++;
-		} else if (star != NULL) {
-			pat = star + 1;
-			s = ++mark;
-		} else {
-			return false;
-		}
-	}
-	while (*pat == '*')
-		pat++;
-	return *pat == '\0';
-}
-
 static bool
 policy_member_matches(const cb_label_member *m, const struct policy_entry *e)
 {
 	if (m->kind == CB_SELECT_CUSTOMER)
 		return strcasecmp(m->value, e->id) == 0;
-	return policy_glob(m->value, e->name);
+	return cb__glob_match_ci(m->value, e->name);
 }
 
 static bool
@@ -251,7 +225,7 @@ policy_matches(const cb_config *cfg, const cb_policy_rule *r,
 	case CB_SELECT_ALL:
 		return true;
 	case CB_SELECT_NAME:
-		return policy_glob(r->value, e->name);
+		return cb__glob_match_ci(r->value, e->name);
 	case CB_SELECT_RESELLER:
 		return e->rid != NULL && strcmp(e->rid, r->value) == 0;
 	case CB_SELECT_LABEL:

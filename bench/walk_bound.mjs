@@ -25,7 +25,8 @@
 //                                        pages one after the other, then
 //                                        a call for the last customer
 //   bound    = max(throttle, latency, chain)
-// Prints one JSON object: the counts, each term and the bound, seconds.
+// Prints one JSON object: the counts, each term, the bound and the span
+// (below), seconds.
 import { readFileSync } from "node:fs";
 
 const [file, from, to, burst, refill, delayMs, concurrency] =
@@ -60,6 +61,11 @@ const h = Math.min(N, accountPages + (c > 0 ? 1 : 0));
 const throttle = Math.max(0, (N - B) / R) + (N > 0 ? d : 0);
 const latency = h * d + Math.ceil((N - h) / C) * d;
 const chain = (accountPages + c + (c > 0 ? 1 : 0)) * d;
+// From armsim receiving the first ARM request to it answering the last
+// (the request log's times are when each request arrived): the walk as
+// armsim saw it, without the client's start-up, token and store work.
+const span = arm.length === 0 ? 0
+  : (arm.at(-1).timeMs - arm[0].timeMs) / 1000 + d;
 const round = (x) => Number(x.toFixed(3));
 const byRoute = {};
 for (const r of arm) {
@@ -69,5 +75,6 @@ for (const r of arm) {
 console.log(JSON.stringify({
   requests: N, throttled: arm.length - N, accountPages, customerPages: c,
   throttle: round(throttle), latency: round(latency), chain: round(chain),
-  bound: round(Math.max(throttle, latency, chain)), byRoute,
+  bound: round(Math.max(throttle, latency, chain)), span: round(span),
+  byRoute,
 }));

@@ -60,4 +60,9 @@ int cli_fail(const struct cli_ctx *ctx);
 /* Sub-verb tables, one per cmd_<verb>.c. */
 extern const struct cli_cmd cli_db_commands[];
 
+/* `chargeback sync` (cmd_sync.c): run, options, help text. */
+int cli_sync(struct cli_ctx *ctx, const struct cli_args *args);
+extern const struct cli_opt cli_sync_opts[];
+extern const char cli_sync_help[];
+
 #endif

@@ -60,6 +60,15 @@ static const struct cli_cmd commands[] = {
 		.max_args = 2,
 	},
 	{
+		.name = "sync",
+		.run = cli_sync,
+		.summary = "record the partner hierarchy from Azure",
+		.usage = "[--billing-account ID]... [--concurrency N]",
+		.help = cli_sync_help,
+		.flags = CLI_NEEDS_STORE,
+		.opts = cli_sync_opts,
+	},
+	{
 		.name = "version",
 		.run = cmd_version,
 		.summary = "print the version",

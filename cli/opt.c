@@ -27,6 +27,8 @@ opt_find_short(const struct cli_opt *opts, char c)
 static void
 opt_found(struct cli_args *args, const struct cli_opt *opt, const char *value)
 {
+	if (value && args->count[opt->id] < CLI_OPT_REPEAT_MAX)
+		args->values[opt->id][args->count[opt->id]] = value;
 	args->count[opt->id]++;
 	args->value[opt->id] = value;
 }

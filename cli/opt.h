@@ -33,14 +33,20 @@ struct cli_opt {
 		CLI_OPT_HELP, 'h', "help", NULL, "show this help and exit" \
 	}
 
+/* Values of a repeated option kept in cli_args.values; a command that
+ * takes more checks count[] against it. */
+#define CLI_OPT_REPEAT_MAX 64
+
 /* What a parse found. */
 struct cli_args {
 	const char *value[CLI_OPT_IDS]; /* last value given; borrowed from
 					   argv; NULL if absent or a flag */
-	int count[CLI_OPT_IDS];         /* times each option was given */
-	int argc;                       /* arguments (non-options) */
-	char **argv;                    /* the arguments, in order; borrowed:
-					   the front of the parsed argv */
+	/* every value given, in order (the first CLI_OPT_REPEAT_MAX) */
+	const char *values[CLI_OPT_IDS][CLI_OPT_REPEAT_MAX];
+	int count[CLI_OPT_IDS]; /* times each option was given */
+	int argc;               /* arguments (non-options) */
+	char **argv;            /* the arguments, in order; borrowed:
+				   the front of the parsed argv */
 };
 
 /* Longest usage message a parse produces. */

@@ -21,6 +21,7 @@
 #include "core/http.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,6 +68,8 @@ struct cb_http {
 	bool http2;               /* libcurl can speak HTTP/2 */
 	bool running;             /* inside http_loop */
 	bool aborting;            /* cb__http_abort was called */
+	cb_ratelimit *rl;         /* paces its kind of request; borrowed */
+	int64_t pace_until;       /* monotonic: rl asked to wait until */
 };
 
 struct xfer {
@@ -849,6 +852,11 @@ xfer_attempt_done(cb_http *http, struct xfer *x, CURLcode rc)
 	error = response_index(resp);
 	http_copy_id(resp->request_id,
 		cb__http_response_header(resp, "x-ms-request-id"));
+	if (cb__ratelimit_applies(http->rl, x->method))
+		cb__ratelimit_observe(http->rl,
+			cb__http_response_header(
+				resp, cb__ratelimit_header(http->rl)),
+			resp->status, now);
 	if (rc != CURLE_OK)
 		snprintf(cause, sizeof(cause), "%s", curl_easy_strerror(rc));
 	else
@@ -923,9 +931,20 @@ http_start_ready(cb_http *http)
 
 		if (x == NULL && (x = http->queued.head) == NULL)
 			break;
+		if (cb__ratelimit_applies(http->rl, x->method)) {
+			long wait = cb__ratelimit_acquire(http->rl, now);
+
+			if (wait > 0) {
+				http->pace_until = now + wait;
+				break;
+			}
+		}
 		list_remove(x);
-		if ((error = xfer_start(http, x, now)) < 0)
+		if ((error = xfer_start(http, x, now)) < 0) {
+			if (cb__ratelimit_applies(http->rl, x->method))
+				cb__ratelimit_observe(http->rl, NULL, 0, now);
 			xfer_finish(x, error);
+		}
 	}
 }
 
@@ -939,10 +958,20 @@ http_poll_timeout(cb_http *http)
 	if (t < 0 || t > HTTP_POLL_MAX_MS)
 		t = HTTP_POLL_MAX_MS;
 	if (http->active.count < http->opts.max_parallel) {
-		if (http->queued.count > 0)
-			return 0;
+		/* A start the rate limiter held back waits for it too. */
+		int64_t pace = http->pace_until - now;
+
+		if (http->queued.count > 0) {
+			if (pace <= 0)
+				return 0;
+			if (pace < t)
+				t = (long)pace;
+		}
 		for (struct xfer *x = http->waiting.head; x; x = x->next) {
-			int64_t d = x->wake_ms - now;
+			int64_t d = (x->wake_ms > http->pace_until
+						    ? x->wake_ms
+						    : http->pace_until) -
+				    now;
 
 			if (d < t)
 				t = d < 0 ? 0 : (long)d;
@@ -966,8 +995,12 @@ http_fail_all(cb_http *http, int code, const char *what)
 		struct xfer *x;
 
 		while ((x = lists[i]->head) != NULL) {
-			if (lists[i] == &http->active)
+			if (lists[i] == &http->active) {
 				curl_multi_remove_handle(http->multi, x->easy);
+				if (cb__ratelimit_applies(http->rl, x->method))
+					cb__ratelimit_observe(
+						http->rl, NULL, 0, http_now());
+			}
 			list_remove(x);
 			list_append(&all, x);
 		}
@@ -1297,6 +1330,22 @@ cb__http_run(cb_http *http)
 {
 	CB_ASSERT_ARG(http);
 	return http_loop(http, NULL);
+}
+
+int
+cb__http_set_max_parallel(cb_http *http, unsigned n)
+{
+	CB_ASSERT_ARG(http);
+	CB_ASSERT_ARG(n >= 1);
+	http->opts.max_parallel = n;
+	return 0;
+}
+
+void
+cb__http_set_ratelimit(cb_http *http, cb_ratelimit *rl)
+{
+	if (http != NULL)
+		http->rl = rl;
 }
 
 void

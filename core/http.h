@@ -248,6 +248,20 @@ int cb__http_submit(cb_http *http, const cb_http_request *req,
  */
 int cb__http_run(cb_http *http);
 
+/* Change max_parallel (>= 1) for the next cb__http_run.  Returns 0 or
+ * CB_EINVAL. */
+int cb__http_set_max_parallel(cb_http *http, unsigned n);
+
+/*
+ * Pace this client's requests of @p rl's kind with @p rl (core/ratelimit.h;
+ * borrowed, must outlive the client or be unset with NULL first): before
+ * each attempt starts the limiter may hold it back, holding no slot, and
+ * every answer's remaining-header is fed to it.  Requests queue in order
+ * behind a held one.  NULL removes it.  Not from a callback.
+ */
+struct cb_ratelimit;
+void cb__http_set_ratelimit(cb_http *http, struct cb_ratelimit *rl);
+
 /* From a callback (or between runs): complete every open request with
  * CB_ECANCELED; cb__http_run returns once they are. */
 void cb__http_abort(cb_http *http);

@@ -12,7 +12,7 @@ credential_options(cb_credential_options *o, const cb_azure_config *az)
 	o->cloud = az->cloud_name;
 	o->authority_host = az->authority_host;
 	/* Not az->management_endpoint: the token's audience stays the
-	 * cloud's ARM (https://management.azure.com/.default) when the
+	 * cloud's ARM audience (management.azure.com/.default) when the
 	 * calls go elsewhere (armsim), as the SDKs' credentialScopes. */
 	o->tenant_id = az->tenant_id;
 	o->client_id = az->client_id;
@@ -53,6 +53,12 @@ cb__session_open(cb__session **out, const cb_config *cfg)
 	cb_credential_options co = CB_CREDENTIAL_OPTIONS_INIT;
 	cb_http_options ho = CB_HTTP_OPTIONS_INIT;
 	cb_arm_options ao = CB_ARM_OPTIONS_INIT;
+	cb_ratelimit_options ro = {
+		.header = CB_RATELIMIT_ARM_READS_HEADER,
+		.ops = CB_RATELIMIT_READS,
+		.burst = CB_RATELIMIT_ARM_READS_BURST,
+		.refill = CB_RATELIMIT_ARM_READS_REFILL,
+	};
 	cb__session *s;
 	int rc;
 
@@ -63,13 +69,18 @@ cb__session_open(cb__session **out, const cb_config *cfg)
 	s->cfg = cfg;
 	credential_options(&co, cb_config_azure(cfg));
 	http_options(&ho, cfg);
+	ro.margin = ho.max_parallel + 2;
+	if (ro.margin >= ro.burst)
+		ro.margin = ro.burst - 1;
 	if ((rc = cb_credential_new(&s->cred, &co)) != 0 ||
-		(rc = cb__http_new(&s->http, &ho)) != 0)
+		(rc = cb__http_new(&s->http, &ho)) != 0 ||
+		(rc = cb__ratelimit_new(&s->reads, &ro)) != 0)
 		goto fail;
+	cb__http_set_ratelimit(s->http, s->reads);
 	ao.http = s->http;
 	ao.endpoint = cb_config_azure(cfg)->management_endpoint
-		? cb_config_azure(cfg)->management_endpoint
-		: cb_credential_management_endpoint(s->cred);
+			      ? cb_config_azure(cfg)->management_endpoint
+			      : cb_credential_management_endpoint(s->cred);
 	ao.token = cb__session_token;
 	ao.token_payload = s;
 	if ((rc = cb__arm_new(&s->arm, &ao)) != 0)
@@ -88,6 +99,7 @@ cb__session_close(cb__session *s)
 		return;
 	cb__arm_free(s->arm);
 	cb__http_free(s->http);
+	cb__ratelimit_free(s->reads);
 	cb_credential_free(s->cred);
 	cb__free(s);
 }

@@ -15,12 +15,16 @@
 #include "chargeback/config.h"
 #include "core/arm.h"
 #include "core/http.h"
+#include "core/ratelimit.h"
 
 typedef struct cb__session {
 	const cb_config *cfg; /* borrowed */
 	cb_credential *cred;
 	cb_http *http;
 	cb_arm *arm;
+	/* ARM's tenant read bucket of this principal, paced on the http
+	 * client (core/ratelimit.h): margin max_parallel + 2. */
+	cb_ratelimit *reads;
 } cb__session;
 
 /*

@@ -14,5 +14,6 @@
 #include "chargeback/store.h"
 #include "chargeback/money.h"
 #include "chargeback/auth.h"
+#include "chargeback/sync.h"
 
 #endif

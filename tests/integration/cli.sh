@@ -34,6 +34,7 @@ Cost, markup and chargeback statements for Microsoft CSP partners.
 Commands:
   db       inspect and upgrade the database schema
   help     show help for a command
+  sync     record the partner hierarchy from Azure
   version  print the version
 
 Options:
@@ -152,7 +153,7 @@ scratch_db
 sql "$SCRATCH_DSN" "CREATE SCHEMA chargeback; CREATE TABLE chargeback.schema_migration (version int, name text, checksum text, chargeback_version text, applied_at timestamptz); INSERT INTO chargeback.schema_migration VALUES (5, 'marker', 'x', 'x', '2026-01-01 00:00:00+00')"
 marked=$SCRATCH_DSN
 marked_db=$SCRATCH_DB
-first_line='schema version 5 (this chargeback knows 1): the database is newer: upgrade chargeback'
+first_line='schema version 5 (this chargeback knows 2): the database is newer: upgrade chargeback'
 
 CHARGEBACK_DSN=$marked run db status
 expect_status 0
@@ -223,7 +224,7 @@ printf 'database = { dsn = "%s"; };\nlog = { format = "json"; };\n' "$SCRATCH_DS
 run -v db migrate
 expect_status 0
 expect_stdout <<'OUT'
-applied 1 migration; schema version 1
+applied 2 migrations; schema version 2
 OUT
 expect_stderr_match '\{"ts":"[0-9T:.-]+Z","level":"info","component":"store","msg":"applied migration 001_partner_hierarchy in [0-9]+ ms"\}'
 

@@ -11,14 +11,15 @@ checksum=$(sha256sum "$CB_SOURCE_DIR/sql/migrations/001_partner_hierarchy.sql" |
 run --dsn "$db" db status
 expect_status 0
 expect_stdout <<'OUT'
-schema version 0 (this chargeback knows 1): migrations pending: run 'chargeback db migrate'
+schema version 0 (this chargeback knows 2): migrations pending: run 'chargeback db migrate'
 001_partner_hierarchy  pending
+002_sync               pending
 OUT
 expect_stderr </dev/null
 run --dsn "$db" --output json db status
 expect_status 0
 expect_stdout <<'OUT'
-{"schema_version":0,"known_version":1,"status":"pending","migrations":[{"version":1,"name":"partner_hierarchy","state":"pending","applied_at":null}]}
+{"schema_version":0,"known_version":2,"status":"pending","migrations":[{"version":1,"name":"partner_hierarchy","state":"pending","applied_at":null},{"version":2,"name":"sync","state":"pending","applied_at":null}]}
 OUT
 [ "$(sql "$db" "SELECT count(*) FROM pg_namespace WHERE nspname = 'chargeback'")" = 0 ] ||
 	fail "db status created the schema"
@@ -27,21 +28,22 @@ OUT
 run --dsn "$db" -v db migrate
 expect_status 0
 expect_stdout <<'OUT'
-applied 1 migration; schema version 1
+applied 2 migrations; schema version 2
 OUT
 expect_stderr_match '[0-9T:.-]+Z info store: applied migration 001_partner_hierarchy in [0-9]+ ms'
+expect_stderr_match '[0-9T:.-]+Z info store: applied migration 002_sync in [0-9]+ ms'
 
 # Again: nothing to do, in both formats.
 run --dsn "$db" db migrate
 expect_status 0
 expect_stdout <<'OUT'
-schema version 1 is up to date; nothing to apply
+schema version 2 is up to date; nothing to apply
 OUT
 expect_stderr </dev/null
 run --dsn "$db" --output json db migrate
 expect_status 0
 expect_stdout <<'OUT'
-{"applied":0,"schema_version":1}
+{"applied":0,"schema_version":2}
 OUT
 
 # Status, with the recorded time pinned so the output is exact.
@@ -49,14 +51,15 @@ sql "$db" "UPDATE chargeback.schema_migration SET applied_at = '2026-01-31 10:00
 run --dsn "$db" db status
 expect_status 0
 expect_stdout <<'OUT'
-schema version 1 (this chargeback knows 1): up to date
+schema version 2 (this chargeback knows 2): up to date
 001_partner_hierarchy  applied  2026-01-31T10:00:00Z
+002_sync               applied  2026-01-31T10:00:00Z
 OUT
 expect_stderr </dev/null
 run --output=json --dsn "$db" db status
 expect_status 0
 expect_stdout <<'OUT'
-{"schema_version":1,"known_version":1,"status":"up-to-date","migrations":[{"version":1,"name":"partner_hierarchy","state":"applied","applied_at":"2026-01-31T10:00:00Z"}]}
+{"schema_version":2,"known_version":2,"status":"up-to-date","migrations":[{"version":1,"name":"partner_hierarchy","state":"applied","applied_at":"2026-01-31T10:00:00Z"},{"version":2,"name":"sync","state":"applied","applied_at":"2026-01-31T10:00:00Z"}]}
 OUT
 
 # A database migrated by a newer chargeback: refused, and status says why.
@@ -65,19 +68,20 @@ run --dsn "$db" db migrate
 expect_status 1
 expect_stdout </dev/null
 expect_stderr <<'OUT'
-chargeback: db migrate: database schema is at version 7, newer than this chargeback (knows 1): upgrade chargeback
+chargeback: db migrate: database schema is at version 7, newer than this chargeback (knows 2): upgrade chargeback
 OUT
 run --dsn "$db" db status
 expect_status 0
 expect_stdout <<'OUT'
-schema version 7 (this chargeback knows 1): the database is newer: upgrade chargeback
+schema version 7 (this chargeback knows 2): the database is newer: upgrade chargeback
 001_partner_hierarchy  applied  2026-01-31T10:00:00Z
+002_sync               applied  2026-01-31T10:00:00Z
 007_from_the_future    unknown  2026-02-01T08:30:00Z
 OUT
 run --output json --dsn "$db" db status
 expect_status 0
 expect_stdout <<'OUT'
-{"schema_version":7,"known_version":1,"status":"newer","migrations":[{"version":1,"name":"partner_hierarchy","state":"applied","applied_at":"2026-01-31T10:00:00Z"},{"version":7,"name":"from_the_future","state":"unknown","applied_at":"2026-02-01T08:30:00Z"}]}
+{"schema_version":7,"known_version":2,"status":"newer","migrations":[{"version":1,"name":"partner_hierarchy","state":"applied","applied_at":"2026-01-31T10:00:00Z"},{"version":2,"name":"sync","state":"applied","applied_at":"2026-01-31T10:00:00Z"},{"version":7,"name":"from_the_future","state":"unknown","applied_at":"2026-02-01T08:30:00Z"}]}
 OUT
 
 # An applied migration edited afterwards: refused, and status shows it.
@@ -90,8 +94,9 @@ OUT
 run --dsn "$db" db status
 expect_status 0
 expect_stdout <<'OUT'
-schema version 1 (this chargeback knows 1): an applied migration was changed
+schema version 2 (this chargeback knows 2): an applied migration was changed
 001_partner_hierarchy  changed  2026-01-31T10:00:00Z
+002_sync               changed  2026-01-31T10:00:00Z
 OUT
 
 # A migration that fails is rolled back and reported with the server's
@@ -111,7 +116,7 @@ sql "$db2" "DROP TABLE chargeback.customer"
 run --dsn "$db2" db migrate
 expect_status 0
 expect_stdout <<'OUT'
-applied 1 migration; schema version 1
+applied 2 migrations; schema version 2
 OUT
 
 # Connection failures: one line, exit 1, never the password.

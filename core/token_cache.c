@@ -186,7 +186,7 @@ cb__token_cache_get(struct cb__token_cache *cache, const char *scope,
 	int64_t now, cb__token_fetch_fn fetch, void *payload, cb_buf *token,
 	int64_t *expires_on)
 {
-	struct cache_entry *e;
+	struct cache_entry *e = NULL; /* gcc -O2 misses entry_find setting it */
 	cb_buf fresh = CB_BUF_INIT;
 	int64_t fresh_expiry = 0;
 	int error;

@@ -272,6 +272,18 @@ json_t *as_list_page(
 void as_resp_page(
 	as_server *s, const as_req *req, as_resp *resp, json_t *items);
 
+/* For lists long enough that building every item for every page would
+ * make a walk quadratic (thousands of customers and subscriptions): the
+ * item numbers [*first, *end) the page req asks for, so the handler
+ * builds only those; 0, or -1 with a 400 in resp as as_list_page(). */
+int as_list_window(as_server *s, const as_req *req, as_resp *resp,
+	size_t *first, size_t *end);
+
+/* The page object for the items of that window (page, stolen) out of
+ * total, the same answer as_list_page() gives for the whole list. */
+json_t *as_list_window_page(as_server *s, const as_req *req, json_t *page,
+	size_t end, size_t total);
+
 /* The nextLink for the page after offset+count, into out ("" when
  * offset + count >= total).  For APIs that page inside properties
  * (Query, Forecast). */

@@ -505,10 +505,13 @@ customers_answer(as_server *s, const as_req *req, as_resp *resp,
 	const as_partner *p = s->partner;
 	customer_query q;
 	json_t *items, *page;
-	size_t total;
+	size_t total = 0, first, end;
 
-	if (customer_query_parse(req, &q, resp) != 0)
+	if (customer_query_parse(req, &q, resp) != 0 ||
+		as_list_window(s, req, resp, &first, &end) != 0)
 		return;
+	/* Only the page's customers become JSON: 5,000 customers in pages
+	 * of 100 stay linear. */
 	items = json_array();
 	for (size_t i = 0; i < p->ncustomers; i++) {
 		const as_customer *c = &p->customers[i];
@@ -516,14 +519,15 @@ customers_answer(as_server *s, const as_req *req, as_resp *resp,
 			(bp != NULL && &p->profiles[c->profile] != bp) ||
 			!customer_query_match(&q, c))
 			continue;
-		json_array_append_new(
-			items, customer_json(s, req, c,
-				       bp ? AT_PROFILE : AT_ACCOUNT, true));
+		if (total >= first && total < end)
+			json_array_append_new(items,
+				customer_json(s, req, c,
+					bp ? AT_PROFILE : AT_ACCOUNT, true));
+		total++;
 	}
-	total = json_array_size(items);
-	page = as_list_page(s, req, resp, items);
+	page = as_list_window_page(s, req, items, end, total);
 	if (page == NULL)
-		return;
+		return; /* out of memory: the pipeline's 500 */
 	if (as_billing_version(req) != AS_BV_PREVIEW)
 		json_object_set_new(
 			page, "totalCount", json_integer((json_int_t)total));
@@ -738,8 +742,14 @@ subs_answer(as_server *s, const as_req *req, as_resp *resp, const as_account *a,
 	const as_customer *c)
 {
 	const as_partner *p = s->partner;
-	json_t *items = json_array();
+	size_t total = 0, first, end;
+	json_t *items, *page;
 
+	if (as_list_window(s, req, resp, &first, &end) != 0)
+		return 0;
+	/* Only the page's subscriptions become JSON (their charges are
+	 * the costly part): 15,000 of them in pages of 100 stay linear. */
+	items = json_array();
 	for (size_t i = 0; i < p->nsubscriptions; i++) {
 		const as_subscription *sub = &p->subscriptions[i];
 		if (&p->accounts[sub->account] != a ||
@@ -747,14 +757,20 @@ subs_answer(as_server *s, const as_req *req, as_resp *resp, const as_account *a,
 				(sub->customer == AS_NO_CUSTOMER ||
 					&p->customers[sub->customer] != c)))
 			continue;
-		json_t *it = sub_json(s, req, sub);
-		if (it == NULL) {
-			json_decref(items);
-			return -1; /* out of memory: the pipeline's 500 */
+		if (total >= first && total < end) {
+			json_t *it = sub_json(s, req, sub);
+			if (it == NULL) {
+				json_decref(items);
+				return -1; /* out of memory: the pipeline's 500
+					    */
+			}
+			json_array_append_new(items, it);
 		}
-		json_array_append_new(items, it);
+		total++;
 	}
-	as_resp_page(s, req, resp, items);
+	if ((page = as_list_window_page(s, req, items, end, total)) == NULL)
+		return -1;
+	as_resp_json(resp, 200, page);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "emulator/armsim.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,34 @@ as_list_page(as_server *s, const as_req *req, as_resp *resp, json_t *items)
 	json_decref(items);
 	obj = json_pack("{s:o}", "value", page);
 	as_next_link(s, req, (size_t)off + size, total, next, sizeof(next));
+	if (obj != NULL && next[0] != '\0')
+		json_object_set_new(obj, "nextLink", json_string(next));
+	return obj;
+}
+
+int
+as_list_window(as_server *s, const as_req *req, as_resp *resp, size_t *first,
+	size_t *end)
+{
+	long off = as_req_skiptoken(req, resp);
+
+	if (off < 0)
+		return -1;
+	*first = (size_t)off;
+	/* Page size 0: one page holds everything (as_list_page()). */
+	*end = s->opt.page_size == 0 ? SIZE_MAX
+				     : (size_t)off + s->opt.page_size;
+	return 0;
+}
+
+json_t *
+as_list_window_page(
+	as_server *s, const as_req *req, json_t *page, size_t end, size_t total)
+{
+	json_t *obj = json_pack("{s:o}", "value", page);
+	char next[4096];
+
+	as_next_link(s, req, end, total, next, sizeof(next));
 	if (obj != NULL && next[0] != '\0')
 		json_object_set_new(obj, "nextLink", json_string(next));
 	return obj;

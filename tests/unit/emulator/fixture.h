@@ -52,13 +52,13 @@ static inline void
 as_test_url(as_server *s, const char *target, char *out, size_t outlen)
 {
 	char base[128];
+	int n;
 
-	if (strncmp(target, "http", 4) == 0) {
-		snprintf(out, outlen, "%s", target);
-		return;
-	}
 	as_server_base(s, base, sizeof(base));
-	snprintf(out, outlen, "%s%s", base, target);
+	n = snprintf(out, outlen, "%s%s",
+		strncmp(target, "http", 4) == 0 ? "" : base, target);
+	if (n < 0 || (size_t)n >= outlen)
+		fail_msg("URL longer than %zu bytes: %.80s...", outlen, target);
 }
 
 /* The name of the partner's Microsoft Partner Agreement account. */

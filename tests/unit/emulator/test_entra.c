@@ -737,7 +737,7 @@ test_discovery_documents(void **state)
 	struct env e;
 	cb_test_reply r;
 	json_t *v;
-	char want[400], path[600];
+	char want[1024], path[600];
 
 	(void)state;
 	start(&e);

@@ -82,11 +82,12 @@ typedef struct {
  * Request the report (through lim), wait for it, and stream its blobs in
  * manifest order to sink.  A download that ends short of its byteCount,
  * a report that ends Failed, or an HTTP error is an error naming the
- * scope and the request id.  A blob link that has expired (validTill
- * passed, or Azure Storage answering 403) before any of its bytes went to
- * the sink is renewed by requesting a fresh report; one that expires
- * after bytes went to the sink returns CB_ECONFLICT ("the report's
- * download links expired"), and the caller starts its load over.
+ * scope and the request id.  When a blob link has expired (validTill
+ * passed, or Azure Storage answering 403) before any byte of the report
+ * went to the sink, a fresh report is requested (through lim) and used
+ * instead; once bytes went to the sink, a fresh report could differ, so
+ * the fetch returns CB_ECONFLICT ("the report's download links expired")
+ * and the caller starts its load over.
  */
 int cb__costreport_fetch(cb__session *s, cb__costreport_limiter *lim,
 	const cb__costreport_request *req, const cb__costreport_sink *sink,

@@ -256,8 +256,8 @@ cb__costreport_limiter_new(
 	unsigned cap;
 
 	CB_ASSERT_ARG(out);
-	CB_ASSERT_ARG(l->per_scope_minute >= 1 &&
-		      l->per_scope_minute <= LIMIT_MAX);
+	CB_ASSERT_ARG(
+		l->per_scope_minute >= 1 && l->per_scope_minute <= LIMIT_MAX);
 	CB_ASSERT_ARG(l->per_scope_hour >= 1 && l->per_scope_hour <= LIMIT_MAX);
 	CB_ASSERT_ARG(l->per_scope_day >= 1 && l->per_scope_day <= LIMIT_MAX);
 	CB_ASSERT_ARG(l->per_app_minute >= 1 && l->per_app_minute <= LIMIT_MAX);
@@ -335,8 +335,8 @@ cb__costreport_limiter_acquire(cb__costreport_limiter *lim, const char *scope)
 				scope, l->per_scope_day,
 				l->per_scope_day == 1 ? "" : "s");
 		}
-		wait = limit_ring_wait(&sc->ring, now, LIMIT_MINUTE_MS,
-			l->per_scope_minute);
+		wait = limit_ring_wait(
+			&sc->ring, now, LIMIT_MINUTE_MS, l->per_scope_minute);
 		w = limit_ring_wait(
 			&sc->ring, now, LIMIT_HOUR_MS, l->per_scope_hour);
 		if (w > wait)

@@ -45,6 +45,10 @@ struct fetch {
 	const cb__costreport_sink *sink;
 	cb__costreport_info *info;
 	bool touched; /* a part_begin went to the sink: no renewal now */
+	/* Storage's answer to the last expired link (403), for the error:
+	 * status 0 when validTill said it. */
+	int expired_status;
+	char expired_rid[CB_HTTP_ID_MAX];
 };
 
 /* One blob being downloaded. */
@@ -77,8 +81,8 @@ report_context(int code, const char *ctx)
 	snprintf(rid, sizeof(rid), "%s", e->request_id ? e->request_id : "");
 	snprintf(arm, sizeof(arm), "%s", e->arm_code ? e->arm_code : "");
 	if (*rid != '\0' && strstr(msg, rid) == NULL)
-		cb__error_set(code, klass, "%s: %s (request id %s)", ctx, msg,
-			rid);
+		cb__error_set(
+			code, klass, "%s: %s (request id %s)", ctx, msg, rid);
 	else
 		cb__error_set(code, klass, "%s: %s", ctx, msg);
 	cb__error_set_http(status, *arm ? arm : NULL, *rid ? rid : NULL);
@@ -123,8 +127,8 @@ costreport_month(const char *p, int *y, int *m)
 static int
 costreport_days_in_month(int y, int m)
 {
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-		30, 31 };
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 && leap ? 29 : days[m - 1];
@@ -152,9 +156,9 @@ costreport_body(cb_buf *out, const cb__costreport_request *req)
 			"cost details report for %s: period '%.20s' is not "
 			"YYYY-MM",
 			req->scope, req->period);
-	if (req->billing_period && (strlen(req->billing_period) != 6 ||
-					   !costreport_digits(
-						   req->billing_period, 6)))
+	if (req->billing_period &&
+		(strlen(req->billing_period) != 6 ||
+			!costreport_digits(req->billing_period, 6)))
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"cost details report for %s: billing period '%.20s' "
 			"is not YYYYMM",
@@ -209,7 +213,8 @@ costreport_parse_time(const char *s, int64_t *out)
 
 	if (s == NULL || strlen(s) < 20 || !costreport_digits(s, 4) ||
 		s[4] != '-' || !costreport_digits(s + 5, 2) || s[7] != '-' ||
-		!costreport_digits(s + 8, 2) || (s[10] != 'T' && s[10] != 't') ||
+		!costreport_digits(s + 8, 2) ||
+		(s[10] != 'T' && s[10] != 't') ||
 		!costreport_digits(s + 11, 2) || s[13] != ':' ||
 		!costreport_digits(s + 14, 2) || s[16] != ':' ||
 		!costreport_digits(s + 17, 2))
@@ -284,8 +289,8 @@ blob_body(const char *data, size_t len, void *payload)
  * between a fresh report and CB_ECONFLICT.
  */
 static int
-blob_download(struct blob *b, const char *link, bool *expired,
-	char *why, size_t whylen)
+blob_download(struct blob *b, const char *link, bool *expired, char *why,
+	size_t whylen)
 {
 	struct fetch *f = b->f;
 	cb_http_response resp = CB_HTTP_RESPONSE_INIT;
@@ -319,9 +324,8 @@ blob_download(struct blob *b, const char *link, bool *expired,
 				*resp.request_id ? resp.request_id : NULL);
 			goto done;
 		}
-		if (f->sink->part_end &&
-			(rc = f->sink->part_end(b->part, f->sink->payload)) !=
-				0)
+		if (f->sink->part_end && (rc = f->sink->part_end(b->part,
+						  f->sink->payload)) != 0)
 			goto done;
 		rc = 0;
 		goto done;
@@ -329,15 +333,18 @@ blob_download(struct blob *b, const char *link, bool *expired,
 	code = cb__http_response_header(&resp, "x-ms-error-code");
 	if (rc == 0 && resp.status == 403) {
 		*expired = true;
-		snprintf(why, whylen, "blob %u: http 403%s%s%s%s", b->part + 1,
-			code ? " " : "", code ? code : "",
+		f->expired_status = resp.status;
+		snprintf(f->expired_rid, sizeof(f->expired_rid), "%s",
+			resp.request_id);
+		snprintf(why, whylen, "blob %u: http 403%s%.64s%s%s",
+			b->part + 1, code ? " " : "", code ? code : "",
 			*resp.request_id ? ", request id " : "",
 			resp.request_id);
 		goto done;
 	}
 	if (rc == 0) {
 		rc = cb__error_set(CB_EHTTP, CB_ERRCLASS_HTTP,
-			"GET %s: http %d%s%s", b->source, resp.status,
+			"GET %s: http %d%s%.64s", b->source, resp.status,
 			code ? " " : "", code ? code : "");
 		cb__error_set_http(resp.status, NULL,
 			*resp.request_id ? resp.request_id : NULL);
@@ -366,7 +373,8 @@ report_request(struct fetch *f, cb__costreport_limiter *lim, const char *url,
 	char ctx[CB_ERROR_MESSAGE_MAX];
 	int rc;
 
-	if (lim && (rc = cb__costreport_limiter_acquire(lim, f->req->scope)) < 0)
+	if (lim &&
+		(rc = cb__costreport_limiter_acquire(lim, f->req->scope)) < 0)
 		return rc;
 	if ((rc = cb__arm_lro_send(out, f->s->arm, "POST", url, body)) < 0) {
 		if (rc == CB_ENOMEM)
@@ -391,8 +399,7 @@ report_bad(struct fetch *f, int rc)
 
 	if (rc == CB_ENOMEM)
 		return rc;
-	snprintf(ctx, sizeof(ctx), "cost details report for %s",
-		f->req->scope);
+	snprintf(ctx, sizeof(ctx), "cost details report for %s", f->req->scope);
 	return report_context(rc, ctx);
 }
 
@@ -401,8 +408,8 @@ report_bad(struct fetch *f, int rc)
  * manifest's blob array (NULL with info->no_data).
  */
 static int
-report_read(struct fetch *f, const cb_json *doc,
-	const cb_json_node **blobs_out, int64_t *valid_till)
+report_read(struct fetch *f, const cb_json *doc, const cb_json_node **blobs_out,
+	int64_t *valid_till)
 {
 	const cb_json_node *root = cb__json_root(doc), *manifest = NULL;
 	const cb_json_node *blobs = NULL;
@@ -494,6 +501,15 @@ report_read(struct fetch *f, const cb_json *doc,
 	return 0;
 }
 
+/* Storage's status and request id on the current error. */
+static void
+costreport_expired_detail(const struct fetch *f)
+{
+	if (f->expired_status != 0)
+		cb__error_set_http(f->expired_status, NULL,
+			*f->expired_rid ? f->expired_rid : NULL);
+}
+
 /*
  * Stream every blob of the manifest.  *expired: a link expired before
  * anything went to the sink (0 returned; why says which); once the sink
@@ -521,21 +537,25 @@ report_download(struct fetch *f, const cb_json *doc, const cb_json_node *blobs,
 		cb__redact_url(source, sizeof(source), link);
 		if (costreport_wall_ms() >= valid_till) {
 			*expired = true;
+			f->expired_status = 0;
+			f->expired_rid[0] = '\0';
 			snprintf(why, whylen,
 				"blob %u: validTill passed before its download",
 				i + 1);
-		} else if ((rc = blob_download(&b, link, expired, why,
-				    whylen)) < 0) {
+		} else if ((rc = blob_download(
+				    &b, link, expired, why, whylen)) < 0) {
 			return rc;
 		}
 		if (!*expired)
 			continue;
 		if (!f->touched)
 			return 0;
-		return cb__error_set(CB_ECONFLICT, CB_ERRCLASS_AZURE,
+		rc = cb__error_set(CB_ECONFLICT, CB_ERRCLASS_HTTP,
 			"the download links of the report for %s expired "
 			"mid-download (%s)",
 			f->req->scope, why);
+		costreport_expired_detail(f);
+		return rc;
 	}
 	return 0;
 }
@@ -573,7 +593,8 @@ cb__costreport_fetch(cb__session *s, cb__costreport_limiter *lim,
 	for (unsigned renewals = 0;; renewals++) {
 		cb__json_free(doc);
 		doc = NULL;
-		if ((rc = report_request(&f, lim, url.ptr, body.ptr, &doc)) < 0 ||
+		if ((rc = report_request(&f, lim, url.ptr, body.ptr, &doc)) <
+				0 ||
 			(rc = report_read(&f, doc, &blobs, &valid_till)) < 0)
 			goto done;
 		if (info->no_data) {
@@ -593,11 +614,12 @@ cb__costreport_fetch(cb__session *s, cb__costreport_limiter *lim,
 		if (!expired)
 			break;
 		if (renewals == COSTREPORT_RENEWALS) {
-			rc = cb__error_set(CB_EHTTP, CB_ERRCLASS_AZURE,
+			rc = cb__error_set(CB_EHTTP, CB_ERRCLASS_HTTP,
 				"the download links of the report for %s "
 				"expired before the download began, %u reports "
 				"in a row (%s)",
 				req->scope, renewals + 1, why);
+			costreport_expired_detail(&f);
 			goto done;
 		}
 		cb__log(CB_LOG_WARN, "costreport",

@@ -151,22 +151,22 @@ test_day_allowance_refused_at_once(void **state)
 			0, cb__costreport_limiter_acquire(lim, SCOPE_A));
 		c.now += 1000;
 	}
-	assert_int_equal(CB_ETHROTTLED,
-		cb__costreport_limiter_acquire(lim, SCOPE_A));
+	assert_int_equal(
+		CB_ETHROTTLED, cb__costreport_limiter_acquire(lim, SCOPE_A));
 	assert_string_equal("the Cost Details allowance for " SCOPE_A
 			    " (50 reports a day) is spent",
 		cb_error_last()->message);
 	assert_int_equal(0, c.nwaits);
 	/* Refused again, still without waiting; other scopes go on. */
-	assert_int_equal(CB_ETHROTTLED,
-		cb__costreport_limiter_acquire(lim, SCOPE_A));
+	assert_int_equal(
+		CB_ETHROTTLED, cb__costreport_limiter_acquire(lim, SCOPE_A));
 	assert_int_equal(0, cb__costreport_limiter_acquire(lim, SCOPE_B));
 	assert_int_equal(0, c.nwaits);
 	/* A day after the first, one slot is free again. */
 	c.now = DAY;
 	assert_int_equal(0, cb__costreport_limiter_acquire(lim, SCOPE_A));
-	assert_int_equal(CB_ETHROTTLED,
-		cb__costreport_limiter_acquire(lim, SCOPE_A));
+	assert_int_equal(
+		CB_ETHROTTLED, cb__costreport_limiter_acquire(lim, SCOPE_A));
 	assert_int_equal(0, c.nwaits);
 	cb__costreport_limiter_free(lim);
 }
@@ -179,9 +179,9 @@ test_scope_names_compare_as_arm_does(void **state)
 
 	(void)state;
 	assert_int_equal(0, cb__costreport_limiter_acquire(lim, SCOPE_A));
-	assert_int_equal(0,
-		cb__costreport_limiter_acquire(lim,
-			"providers/microsoft.billing/BILLINGACCOUNTS/A/"));
+	assert_int_equal(
+		0, cb__costreport_limiter_acquire(lim,
+			   "providers/microsoft.billing/BILLINGACCOUNTS/A/"));
 	assert_int_equal(0, c.nwaits);
 	/* The same scope: the third waits a minute. */
 	assert_int_equal(0, cb__costreport_limiter_acquire(lim, SCOPE_A));

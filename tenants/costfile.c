@@ -192,6 +192,19 @@ name_eq(const char *a, const char *b)
 	return *a == '\0' && *b == '\0';
 }
 
+/* text[0..len) equals word, ignoring ASCII case. */
+static bool
+span_eq(const char *text, size_t len, const char *word)
+{
+	size_t i = 0;
+
+	for (; i < len && word[i]; i++)
+		if (ascii_lower((unsigned char)text[i]) !=
+			ascii_lower((unsigned char)word[i]))
+			return false;
+	return i == len && word[i] == '\0';
+}
+
 static const char *
 col_name(const cb__costfile *cf, size_t col)
 {
@@ -972,9 +985,9 @@ cb__costfile_row(cb__costfile *cf, const cb_csv_row *row, cb_cost_row *out)
 			continue;
 		if (v->len == 1 && (v->ptr[0] == '0' || v->ptr[0] == '1'))
 			b = (signed char)(v->ptr[0] - '0');
-		else if (v->len == 4 && name_eq(v->ptr, "true"))
+		else if (span_eq(v->ptr, v->len, "true"))
 			b = 1;
-		else if (v->len == 5 && name_eq(v->ptr, "false"))
+		else if (span_eq(v->ptr, v->len, "false"))
 			b = 0;
 		else
 			return value_error(

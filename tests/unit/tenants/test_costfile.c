@@ -329,14 +329,17 @@ test_partner_file_from_armsim(void **state)
 		assert_row(rd.rows[0].ptr,
 			"line=2 part=7\n"
 			"invoiceId=G020559835\n"
-			"billingAccountId=812e6299-272e-4df0-aa4a-0f1a750459c4:8d4bc9"
+			"billingAccountId=812e6299-272e-4df0-aa4a-0f1"
+			"a750459c4:8d4bc9"
 			"e1-7ab0-480e-99bb-512052f09f64_2019-05-31\n"
 			"billingAccountName=Trey Research Cloud Partners\n"
 			"billingProfileId=7MDB-2YWP-G27-YF8\n"
-			"billingProfileName=Trey Research Cloud Partners Americas\n"
+			"billingProfileName=Trey Research Cloud Partn"
+			"ers Americas\n"
 			"partnerTenantId=50f5647d-2380-409d-832a-5cd27a6b13a1\n"
 			"partnerName=Trey Research Cloud Partners\n"
-			"customerTenantId=df2816a8-d273-49c2-b352-3ec6141531b7\n"
+			"customerTenantId=df2816a8-d273-49c2-b352-3ec"
+			"6141531b7\n"
 			"customerName=Coho Winery Logistics 1\n"
 			"serviceFamily=Compute\n"
 			"productOrderId=6560ceeb-bc68-47df-a081-844e107f7aa5\n"
@@ -354,8 +357,10 @@ test_partner_file_from_armsim(void **state)
 			"publisherType=Microsoft\n"
 			"publisherName=Microsoft\n"
 			"resourceGroup=rg-web-prod\n"
-			"resourceId=/subscriptions/6560ceeb-bc68-47df-a081-844e107f7a"
-			"a5/resourceGroups/rg-web-prod/providers/Microsoft.Compute/vi"
+			"resourceId=/subscriptions/6560ceeb-bc68-47df"
+			"-a081-844e107f7a"
+			"a5/resourceGroups/rg-web-prod/providers/Micr"
+			"osoft.Compute/vi"
 			"rtualMachines/vm-app-03\n"
 			"resourceLocation=westeurope\n"
 			"location=EU West\n"
@@ -365,13 +370,17 @@ test_partner_file_from_armsim(void **state)
 			"pricingCurrency=USD\n"
 			"frequency=UsageBased\n"
 			"term=12\n"
-			"reservationId=/providers/Microsoft.Capacity/reservationOrder"
-			"s/f8dba003-98df-4681-b3fa-124218a0d50e/reservations/c9aa9da6"
+			"reservationId=/providers/Microsoft.Capacity/"
+			"reservationOrder"
+			"s/f8dba003-98df-4681-b3fa-124218a0d50e/reser"
+			"vations/c9aa9da6"
 			"-8a46-49b9-b68d-96d085787028\n"
 			"reservationName=VM_RI_10-01-2025_3581\n"
 			"pricingModel=Reservation\n"
-			"benefitId=/providers/Microsoft.Capacity/reservationOrders/f8"
-			"dba003-98df-4681-b3fa-124218a0d50e/reservations/c9aa9da6-8a4"
+			"benefitId=/providers/Microsoft.Capacity/rese"
+			"rvationOrders/f8"
+			"dba003-98df-4681-b3fa-124218a0d50e/reservati"
+			"ons/c9aa9da6-8a4"
 			"6-49b9-b68d-96d085787028\n"
 			"benefitName=VM_RI_10-01-2025_3581\n"
 			"provider=Azure\n"
@@ -395,8 +404,10 @@ test_partner_file_from_armsim(void **state)
 			"creditEligible=1\n"
 			"pecApplied=0\n"
 			"tags={\"env\":\"prod\",\"costCenter\":\"CC-1001\"}\n"
-			"additionalInfo={\"ServiceType\":\"Standard_D2s_v5\",\"VCPUs"
-			"\":2,\"ImageType\":\"Canonical\",\"UsageType\":\"ComputeHR\""
+			"additionalInfo={\"ServiceType\":\"Standard_D"
+			"2s_v5\",\"VCPUs"
+			"\":2,\"ImageType\":\"Canonical\",\"UsageType"
+			"\":\"ComputeHR\""
 			"}\n");
 		read_done(&rd);
 	}
@@ -606,7 +617,8 @@ test_mca_header_bom_case_iso_dates_exponents(void **state)
 		"2026-10-31T00:00:00.0000000Z,2026-10-07T00:00:00Z,"
 		"m-1,sub-1,westeurope,3.6E-05,1E+3,EUR,0.036,-1.2345E+02,"
 		"1.000000000000000000000,.5,FALSE,"
-		"\"{ \"\"a\"\" : [1, 2.5e-3, true, null, {\"\"b\"\":\"\"\\u00e9\"\"}] }\","
+		"\"{ \"\"a\"\" : [1, 2.5e-3, true, null, {\""
+		"\"b\"\":\"\"\\u00e9\"\"}] }\","
 		"\"{\"\"env\"\": \"\"prod\"\"}\",OnDemand,rule 1,"
 		"\"va\"\"l\\ue\xc3\xa9\t\",\r\n");
 	cb__buf_puts(&csv,
@@ -735,7 +747,8 @@ test_error_messages(void **state)
 	expect_error("date,Cost,billingCurrency,isAzureCreditEligible\n"
 		     "10/01/2026,1,USD,yes\n",
 		CB_EPARSE,
-		"t.csv:2: column isAzureCreditEligible: not a boolean: \"yes\"");
+		"t.csv:2: column isAzureCreditEligible: not a"
+		" boolean: \"yes\"");
 	expect_error("date,Cost,billingCurrency\n10/01/2026,1,US\xff\n",
 		CB_EPARSE,
 		"t.csv:2: column billingCurrency: invalid UTF-8 at byte 3: "
@@ -818,7 +831,8 @@ test_dates_and_flags(void **state)
 		"01/01/1970,1,USD,True,0001-01-01\n"
 		"2/29/2000,1,USD,false,9999-12-31\n"
 		"2024-02-29T00:00,1,USD,1,12/31/1969\n"
-		"2026-10-01T00:00:00.0000000,1,USD,0,2026-10-01T00:00:00-00:00\n"
+		"2026-10-01T00:00:00.0000000,1,USD,0,2026-10-"
+		"01T00:00:00-00:00\n"
 		"2026-10-01T00:00:00.000+00:00,1,USD,TRUE,\n";
 
 	(void)state;
@@ -954,6 +968,58 @@ test_json(void **state)
 	}
 }
 
+/* Mutated objects never write past len + 2 bytes (heap buffers of that
+ * size, so ASan sees any overrun) and, when accepted, are accepted again
+ * as written. */
+static void
+test_json_mutations(void **state)
+{
+	static const char seed[] = "{ \"a\" : [1, -2.5e-3, true, false, null, {"
+				   "\"b\":\"\\u00e9x\"}],"
+				   " \"c\\\"\" : \"\xc3\xa9\\ud83d\\ude00\" }";
+	static const char bytes[] = "{}[]\":,\\u0-.eE1 tfn\xc3\xa9\xed\x80";
+	uint64_t rng = 42;
+	size_t accepted = 0;
+
+	(void)state;
+	for (int it = 0; it < 20000; it++) {
+		char in[sizeof(seed) + 8];
+		size_t len = sizeof(seed) - 1, n = 0, n2 = 0;
+		char *out, *again;
+		cb__costjson_error err;
+		bool fragment;
+
+		memcpy(in, seed, len);
+		for (int m = 0; m < 1 + it % 4; m++) {
+			rng = rng * 6364136223846793005u + 1442695040888963407u;
+			in[(rng >> 33) % len] =
+				bytes[(rng >> 17) % (sizeof(bytes) - 1)];
+		}
+		rng = rng * 6364136223846793005u + 1442695040888963407u;
+		if ((rng >> 40) % 3 == 0)
+			len = (size_t)((rng >> 20) % len);
+		fragment = (rng >> 50) & 1;
+		out = malloc(len + 2);
+		if (cb__costjson_object(out, &n, in, len, fragment, &err) ==
+			0) {
+			accepted++;
+			assert_true(n <= len + 2);
+			again = malloc(n + 2);
+			assert_int_equal(cb__costjson_object(again, &n2, out, n,
+						 false, &err),
+				0);
+			assert_int_equal(n2, n);
+			assert_memory_equal(again, out, n);
+			free(again);
+		} else {
+			assert_true(err.offset <= len);
+			assert_non_null(err.what);
+		}
+		free(out);
+	}
+	assert_true(accepted > 100);
+}
+
 /* ---- names ----------------------------------------------------------- */
 
 static void
@@ -1051,6 +1117,7 @@ main(void)
 		cmocka_unit_test(test_field_count_and_source),
 		cmocka_unit_test(test_dates_and_flags),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_mutations),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_allocation_failures),
 	};

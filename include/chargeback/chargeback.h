@@ -17,5 +17,6 @@
 #include "chargeback/budget.h"
 #include "chargeback/sync.h"
 #include "chargeback/policy.h"
+#include "chargeback/costs.h"
 
 #endif

@@ -35,7 +35,7 @@ struct run {
 	cb__costreport_limiter *limiter; /* reports only */
 	cb__costfeed feed;
 	cb_ingest_progress progress;
-	uint64_t bytes_before; /* of earlier attempts of this load */
+	int http_status; /* of the last failed load's error */
 };
 
 static void
@@ -81,6 +81,7 @@ load_failed(struct run *r, cb_ingest_load *l, int error)
 {
 	const cb_error *e = cb_error_last();
 
+	r->http_status = e ? e->http_status : 0;
 	l->error = error;
 	cb__free(l->message);
 	l->message = cb__strdup(e && e->message[0] ? e->message
@@ -271,7 +272,6 @@ run_load(struct run *r, cb_ingest_load *l, const char *source, fill_fn fill)
 
 	if ((l->source = cb__strdup(source)) == NULL)
 		return load_failed(r, l, CB_ENOMEM);
-	r->bytes_before = 0;
 	do {
 		if ((error = cb_store_cost_load_begin(
 			     &load, r->store, &key)) < 0)
@@ -419,38 +419,106 @@ metric_count(unsigned metrics)
 	return (metrics & 1u) + ((metrics >> 1) & 1u);
 }
 
+/* Forget load i of the result: narrower loads replaced it. */
+static void
+remove_load(struct run *r, size_t i)
+{
+	cb_ingest_result *res = r->result;
+	cb_ingest_load *l = &res->loads[i];
+
+	if (l->error)
+		res->failed--;
+	cb__free(l->scope);
+	cb__free(l->source);
+	cb__free(l->message);
+	cb_cost_totals_dispose(&l->totals);
+	memmove(l, l + 1, (res->count - i - 1) * sizeof(*l));
+	res->count--;
+}
+
+struct narrower {
+	struct run *r;
+	const char *account_scope;
+	cb_cost_metric metric;
+	size_t count;
+};
+
+static int report_load(struct run *r, const char *scope,
+	cb_cost_metric metric, bool may_narrow);
+
+static int
+profile_load(const char *id, void *payload)
+{
+	struct narrower *n = payload;
+	cb_buf scope = CB_BUF_INIT;
+	int error;
+
+	if (cb__buf_printf(&scope, "%s/billingProfiles/%s", n->account_scope,
+		    id) < 0)
+		return CB_ENOMEM;
+	n->r->progress.load_count++;
+	error = report_load(n->r, scope.ptr, n->metric, false);
+	cb_buf_dispose(&scope);
+	n->count++;
+	return error;
+}
+
+/* An account's report refused (403): one per billing profile instead,
+ * when sync knows the profiles; else the refusal stays the answer. */
+static int
+narrow_to_profiles(struct run *r, const char *scope, cb_cost_metric metric)
+{
+	struct narrower n = { r, scope, metric, 0 };
+	size_t refused = r->result->count - 1;
+	int error;
+
+	error = cb_store_billing_profiles(
+		r->store, strrchr(scope, '/') + 1, profile_load, &n);
+	if (n.count > 0)
+		remove_load(r, refused);
+	return error;
+}
+
+static int
+report_load(struct run *r, const char *scope, cb_cost_metric metric,
+	bool may_narrow)
+{
+	cb_ingest_load *l = add_load(r, scope, metric);
+
+	if (l == NULL)
+		return CB_ENOMEM;
+	r->progress.scope = l->scope;
+	r->progress.metric = metric;
+	r->http_status = 0;
+	if (run_load(r, l, "report", fill_from_report) < 0 && may_narrow &&
+		r->http_status == 403)
+		return narrow_to_profiles(r, scope, metric);
+	r->progress.load_index++;
+	return 0;
+}
+
 static int
 run_reports(struct run *r, const cb_config *cfg)
 {
 	cb__costreport_limits limits = CB__COSTREPORT_LIMITS_INIT;
 	cb_buf scopes = CB_BUF_INIT;
 	unsigned metrics = r->opts->metrics ? r->opts->metrics : 1u;
+	const char *end;
 	int error;
 
 	if ((error = report_scopes(&scopes, r, cfg)) < 0 ||
 		(error = cb__session_open(&r->session, cfg)) < 0 ||
 		(error = cb__costreport_limiter_new(&r->limiter, &limits)) < 0)
 		goto done;
-	for (const char *s = scopes.ptr; s < scopes.ptr + scopes.size;
-		s += strlen(s) + 1)
+	end = scopes.ptr + scopes.size;
+	for (const char *s = scopes.ptr; s < end; s += strlen(s) + 1)
 		r->progress.load_count += metric_count(metrics);
-	for (const char *s = scopes.ptr; s < scopes.ptr + scopes.size;
-		s += strlen(s) + 1) {
-		for (int m = 0; m < 2; m++) {
-			cb_ingest_load *l;
-
-			if (!(metrics & (1u << m)))
-				continue;
-			if ((l = add_load(r, s, (cb_cost_metric)m)) == NULL) {
-				error = CB_ENOMEM;
-				goto done;
-			}
-			r->progress.scope = l->scope;
-			r->progress.metric = l->metric;
-			run_load(r, l, "report", fill_from_report);
-			r->progress.load_index++;
-		}
-	}
+	for (const char *s = scopes.ptr; s < end && error == 0;
+		s += strlen(s) + 1)
+		for (int m = 0; m < 2 && error == 0; m++)
+			if (metrics & (1u << m))
+				error = report_load(r, s, (cb_cost_metric)m,
+					r->opts->scope == NULL);
 done:
 	cb_buf_dispose(&scopes);
 	return error;

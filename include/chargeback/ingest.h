@@ -88,7 +88,10 @@ typedef struct {
  * Ingest @p opts->period: each file set, or each scope's report, is one
  * load; a failing load is recorded in @p result (error and message) and
  * the others go on.  Reports cover the billing accounts of
- * @p config (billing_accounts), else those sync recorded in the store.
+ * @p config (billing_accounts), else those sync recorded in the store;
+ * an account whose report is refused (HTTP 403: the credentials may not
+ * read the whole account) is covered by one report per billing profile
+ * sync recorded for it instead.
  *
  * @return 0 when every load committed (or found no data); CB_ERROR when
  *         some failed (see @p result); another code when nothing could
@@ -106,6 +109,11 @@ CB_EXTERN(void) cb_ingest_result_dispose(cb_ingest_result *result);
  * @p cb (non-zero stops).
  */
 CB_EXTERN(int) cb_store_billing_accounts(cb_store *store,
+	int (*cb)(const char *id, void *payload), void *payload);
+
+/** The same for the billing profiles of one account. */
+CB_EXTERN(int) cb_store_billing_profiles(cb_store *store,
+	const char *billing_account_id,
 	int (*cb)(const char *id, void *payload), void *payload);
 
 CB_END_DECL

@@ -307,4 +307,27 @@ report_csv "$C2" ActualCost "$TEST_TMP/c2.csv"
 check "expired link renewed" "$(json_sums)" "$(raw_sums "$TEST_TMP/c2.csv")"
 check "violations" "$(curl -sf "$BASE/_armsim/violations" | jq -c '[.violations[]? | .kind] | unique')" '[]'
 
+# An account whose report is refused (403: the credentials may not read
+# the whole account) is covered by its profiles' reports instead, in a
+# database that knows the profiles (as sync records them).
+scratch_db
+DSN2=$SCRATCH_DSN
+run --dsn "$DSN2" db migrate
+expect_status 0
+sql "$DSN2" "INSERT INTO chargeback.billing_account (id) VALUES ('$ACCOUNT')" >/dev/null
+curl -sf -H "Authorization: Bearer $TOKEN" \
+	"$BASE$SCOPE/billingProfiles?api-version=2024-04-01" |
+	jq -r '.value[] | [.name, .properties.currency] | @tsv' |
+	while IFS=$'\t' read -r id cur; do
+		sql "$DSN2" "INSERT INTO chargeback.billing_profile (billing_account_id, id, currency) VALUES ('$ACCOUNT', '$id', '$cur')" >/dev/null
+	done
+nprofiles=$(sql "$DSN2" "SELECT count(*) FROM chargeback.billing_profile")
+faults '{"faults":[{"route":"/providers/Microsoft.Billing/billingAccounts/{name}/providers/Microsoft.CostManagement/generateCostDetailsReport","kind":"status","status":403,"code":"AuthorizationFailed","message":"no access to the billing account"}]}'
+run --dsn "$DSN2" --output json ingest --period $P
+expect_status 0
+curl -sf -X DELETE "$BASE/_armsim/faults" >/dev/null
+check "profiles instead of the account" "$(jq -r '[.loads[].scope | test("/billingProfiles/")] | all and length == '"$nprofiles" "$TEST_TMP/stdout")" true
+run --dsn "$DSN2" --output json costs --period $P
+check "profiles add up to the account" "$(jq -r '.groups[] | [.currency, .rows, .cost, .payg_cost] | map(tostring) | join("|")' "$TEST_TMP/stdout")" "$want_actual"
+
 finish

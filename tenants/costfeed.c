@@ -43,23 +43,36 @@ cb__day_format(char out[16], int32_t days)
 	snprintf(out, 16, "%04d-%02u-%02u", y + (m <= 2), m % 100u, d % 100u);
 }
 
+static bool
+all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
 int
 cb__period_days(const char *period, int32_t *first, int32_t *last)
 {
-	int y, m, n = 0;
-	int next_y, next_m;
+	int y, m;
 
-	if (period == NULL || strlen(period) != 7 ||
-		sscanf(period, "%4d-%2d%n", &y, &m, &n) != 2 || n != 7 ||
-		period[4] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12)
-		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
-			"period '%s' is not a month YYYY-MM",
-			period ? period : "");
-	next_y = m == 12 ? y + 1 : y;
-	next_m = m == 12 ? 1 : m + 1;
+	if (period == NULL || strlen(period) != 7 || period[4] != '-' ||
+		!all_digits(period, 4) || !all_digits(period + 5, 2))
+		goto bad;
+	y = (period[0] - '0') * 1000 + (period[1] - '0') * 100 +
+	    (period[2] - '0') * 10 + (period[3] - '0');
+	m = (period[5] - '0') * 10 + (period[6] - '0');
+	if (y < 1970 || m < 1 || m > 12)
+		goto bad;
 	*first = days_from_civil(y, (unsigned)m, 1);
-	*last = days_from_civil(next_y, (unsigned)next_m, 1) - 1;
+	*last = (m == 12 ? days_from_civil(y + 1, 1, 1)
+			 : days_from_civil(y, (unsigned)m + 1, 1)) -
+		1;
 	return 0;
+bad:
+	return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
+		"period '%s' is not a month YYYY-MM", period ? period : "");
 }
 
 int

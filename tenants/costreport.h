@@ -30,7 +30,10 @@ typedef struct {
 	void *payload;
 } cb__costreport_limits;
 
-#define CB__COSTREPORT_LIMITS_INIT { 2, 10, 50, 30, NULL, NULL, NULL }
+#define CB__COSTREPORT_LIMITS_INIT              \
+	{                                       \
+		2, 10, 50, 30, NULL, NULL, NULL \
+	}
 
 int cb__costreport_limiter_new(
 	cb__costreport_limiter **out, const cb__costreport_limits *limits);
@@ -49,8 +52,9 @@ int cb__costreport_limiter_acquire(
 /* What to report: the scope and one of period, invoice or billing
  * period. */
 typedef struct {
-	const char *scope; /* ARM scope path, e.g.
-			    * "/providers/Microsoft.Billing/billingAccounts/X" */
+	/* ARM scope path, e.g. "/providers/Microsoft.Billing/
+	 * billingAccounts/X" (the leading '/' may be left out). */
+	const char *scope;
 	cb_cost_metric metric;
 	const char *period;         /* "YYYY-MM": timePeriod of the month */
 	const char *invoice_id;     /* or an invoice id */
@@ -79,15 +83,33 @@ typedef struct {
 } cb__costreport_info;
 
 /*
- * Request the report (through lim), wait for it, and stream its blobs in
- * manifest order to sink.  A download that ends short of its byteCount,
- * a report that ends Failed, or an HTTP error is an error naming the
- * scope and the request id.  When a blob link has expired (validTill
- * passed, or Azure Storage answering 403) before any byte of the report
- * went to the sink, a fresh report is requested (through lim) and used
- * instead; once bytes went to the sink, a fresh report could differ, so
- * the fetch returns CB_ECONFLICT ("the report's download links expired")
- * and the caller starts its load over.
+ * Request the report (through lim; NULL: no pacing), wait for it, and
+ * stream its blobs in manifest order to sink.  A download that ends short
+ * of its byteCount, a report that ends Failed, or an HTTP error is an
+ * error naming the scope and the request id.  When a blob link has
+ * expired (validTill passed, or Azure Storage answering 403) before any
+ * blob of the report began in the sink, a fresh report is requested
+ * (through lim; at most twice) and used instead; once a blob began, a
+ * fresh report could differ, so the fetch returns CB_ECONFLICT ("the
+ * download links of the report for SCOPE expired mid-download") and the
+ * caller starts its load over.  Blobs are fetched without the bearer
+ * token (their links are SAS URLs) and with no time limit but the stall
+ * timeout; messages number them from 1 ("blob 1 of the report") and
+ * never show a link's query string.
+ *
+ * info is filled from the report used (zeroed first).  Returns 0 (also
+ * for NoDataFound: info->no_data), or:
+ *   CB_EINVAL       not exactly one of period, invoice_id, billing_period,
+ *                   or one malformed; nothing sent
+ *   CB_ETHROTTLED   the scope's daily allowance is spent (lim), or 429s
+ *                   outlasted core/http's retries
+ *   CB_EHTTP        the report ended Failed, an HTTP error (ARM or
+ *                   storage), links expired on three reports in a row
+ *   CB_EIO          a blob ended short of (or ran past) its byteCount
+ *   CB_ECONFLICT    links expired after a blob began in the sink
+ *   CB_EPARSE, CB_EUNSUPPORTED  a result or manifest we cannot read
+ *                   (compressed or non-CSV blobs)
+ *   CB_EAUTH, CB_ENOTFOUND, CB_ETIMEOUT, CB_ENOMEM, or a sink's code.
  */
 int cb__costreport_fetch(cb__session *s, cb__costreport_limiter *lim,
 	const cb__costreport_request *req, const cb__costreport_sink *sink,

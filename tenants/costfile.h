@@ -9,7 +9,15 @@
  * that cannot be held is an error, dates are MM/dd/yyyy or ISO, tags and
  * additionalInfo must be JSON objects (tags may be Azure's brace-less
  * fragment).  An error names the place: "FILE:LINE: column NAME: what is
- * wrong".
+ * wrong: "value"" (the value cut at 64 bytes).
+ *
+ * An empty value is absent, as is a column the file lacks.  Columns no
+ * cb_cost_row field holds (EA's AccountOwnerId, PartNumber, OfferId, ...)
+ * go into cb_cost_row.extra, those with a non-empty value, in file order.
+ * Text must be valid UTF-8 without NUL bytes (what PostgreSQL takes).
+ * Nothing is allocated per row: a row's JSON (tags, additionalInfo,
+ * extra) is written to one scratch buffer that is reused, whose size
+ * is bounded by the CSV reader's row cap.
  */
 #ifndef CB_TENANTS_COSTFILE_H
 #define CB_TENANTS_COSTFILE_H
@@ -39,8 +47,10 @@ void cb__costfile_free(cb__costfile *cf);
  * Map the header of reader (a cb_csv_reader with has_header, after its
  * first row).  CB_EPARSE when a required column is missing ("SOURCE:1:
  * no column costInBillingCurrency (nor Cost)"; required: the usage date,
- * costInBillingCurrency or Cost, billingCurrency), or a column name
- * appears twice.
+ * costInBillingCurrency or Cost, billingCurrency), a column name
+ * appears twice, or two names of one field both appear ("SOURCE:1:
+ * columns Cost and costInBillingCurrency are the same field").  May be
+ * called again (another part's header).
  */
 int cb__costfile_header(cb__costfile *cf, const cb_csv_reader *reader);
 
@@ -49,11 +59,15 @@ cb__costfile_schema cb__costfile_schema_of(const cb__costfile *cf);
 
 /*
  * Type one data row into *out (borrowing from row and from cf until the
- * next call).  CB_EPARSE with "SOURCE:LINE: column NAME: ..." for a wrong
- * field count, a non-decimal or unholdable amount, an impossible date,
- * malformed JSON; CB_EOVERFLOW for an amount beyond cb_money.
+ * next call).  CB_EPARSE with "SOURCE:LINE: row has N fields, the header
+ * has M", or "SOURCE:LINE: column NAME: WHAT: "value"" where WHAT is "not
+ * a decimal number", "more than 18 decimal places", "not a date",
+ * "impossible date" (02/30/2026), "not a whole day" (a time other than
+ * midnight UTC), "no usage date (it is required)", "not a boolean",
+ * "malformed JSON at byte N (why)", "invalid UTF-8 at byte N" or "NUL
+ * byte at byte N"; CB_EOVERFLOW for an amount beyond cb_money ("out of
+ * range"); CB_EINVAL before cb__costfile_header().
  */
-int cb__costfile_row(cb__costfile *cf, const cb_csv_row *row,
-	cb_cost_row *out);
+int cb__costfile_row(cb__costfile *cf, const cb_csv_row *row, cb_cost_row *out);
 
 #endif

@@ -126,12 +126,23 @@ map_header(cb__costfeed *f)
 	return error;
 }
 
-/* A row outside the period would be counted in the wrong month. */
+/* Every total is per billing currency: a row without one, or without a
+ * cost, cannot be counted.  A row outside the period would be counted in
+ * the wrong month. */
 static int
-check_day(const cb__costfeed *f, const cb_cost_row *row)
+check_row(const cb__costfeed *f, const cb_cost_row *row)
 {
 	char day[16];
 
+	if (row->text[CB_COST_BILLING_CURRENCY].ptr == NULL ||
+		row->text[CB_COST_BILLING_CURRENCY].len == 0)
+		return cb__error_set(CB_EPARSE, CB_ERRCLASS_CSV,
+			"%s:%llu: column billingCurrency: empty", f->source,
+			(unsigned long long)row->line);
+	if (!row->amount_present[CB_COST_COST_BILLING])
+		return cb__error_set(CB_EPARSE, CB_ERRCLASS_CSV,
+			"%s:%llu: column costInBillingCurrency: empty",
+			f->source, (unsigned long long)row->line);
 	if (row->date >= f->first_day && row->date <= f->last_day)
 		return 0;
 	cb__day_format(day, row->date);
@@ -150,7 +161,7 @@ on_row(const cb_csv_row *csv, void *payload)
 	if (!f->mapped && (error = map_header(f)) < 0)
 		return error;
 	if ((error = cb__costfile_row(f->cf, csv, &row)) < 0 ||
-		(error = check_day(f, &row)) < 0)
+		(error = check_row(f, &row)) < 0)
 		return error;
 	if ((error = cb_store_cost_load_row(f->load, &row)) < 0)
 		return cb__error_prefix("%s:%llu: ", f->source,

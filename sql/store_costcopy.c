@@ -2,10 +2,10 @@
  * sql/store_costcopy.c - PostgreSQL's binary COPY encoding of what the
  * cost loader sends: the buffer, the numeric conversion and the hash.
  *
- * Binary COPY (https://www.postgresql.org/docs/15/sql-copy.html, "Binary
- * Format") is a 19-byte header, then per tuple a 16-bit field count and
- * per field a 32-bit length (-1: NULL) and the type's binary "send" form,
- * all big-endian, then a 16-bit -1.  It spares the server parsing decimal
+ * Binary COPY (PostgreSQL 15 documentation, COPY, "Binary Format") is a
+ * 19-byte header, then per tuple a 16-bit field count and per field a
+ * 32-bit length (-1: NULL) and the type's binary "send" form, all
+ * big-endian, then a 16-bit -1.  It spares the server parsing decimal
  * text, and us escaping: text goes as its bytes.
  *
  * numeric's send form (src/backend/utils/adt/numeric.c, numeric_send):
@@ -25,13 +25,13 @@
 __extension__ typedef unsigned __int128 u128;
 
 #define NBASE 10000
-#define E18 UINT64_C(1000000000000000000)
-#define E16 UINT64_C(10000000000000000)
+#define E18   UINT64_C(1000000000000000000)
+#define E16   UINT64_C(10000000000000000)
 
-const unsigned char cb__copy_header[CB_COPY_HEADER_LEN] = { 'P', 'G', 'C',
-	'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0, /* signature */
-	0, 0, 0, 0,                               /* flags: no OIDs */
-	0, 0, 0, 0 };                             /* no header extension */
+const unsigned char cb__copy_header[CB_COPY_HEADER_LEN] = { 'P', 'G', 'C', 'O',
+	'P', 'Y', '\n', 0xff, '\r', '\n', 0, /* signature */
+	0, 0, 0, 0,                          /* flags: no OIDs */
+	0, 0, 0, 0 };                        /* no header extension */
 
 int
 cb__copybuf_reserve(struct copybuf *b, size_t n)

@@ -67,8 +67,7 @@
 #define CURRENCIES_MAX 1024
 
 /* Fields of a descriptor tuple and of a line tuple. */
-#define DESC_FIELDS                                                      \
-	(4 + CB_COST_TEXT_COUNT + CB_COST_DATE_COUNT + 2 + 3)
+#define DESC_FIELDS (4 + CB_COST_TEXT_COUNT + CB_COST_DATE_COUNT + 2 + 3)
 #define LINE_FIELDS (8 + CB_COST_AMOUNT_COUNT)
 
 /* Column lists of the COPYs, in the order the tuples are encoded: the
@@ -223,7 +222,7 @@ struct cb_cost_load {
 static const char *
 metric_text(cb_cost_metric m)
 {
-	return m == CB_COST_ACTUAL ? "actual"
+	return m == CB_COST_ACTUAL      ? "actual"
 	       : m == CB_COST_AMORTIZED ? "amortized"
 					: NULL;
 }
@@ -303,8 +302,8 @@ db_error_in(PGconn *conn, PGresult *res, const char *area, const char *what)
 	if (primary == NULL)
 		primary = conn ? PQerrorMessage(conn) : "no connection";
 	first_line(line, sizeof(line), primary);
-	cb__error_set(
-		CB_EDB, CB_ERRCLASS_DB, "database: %s: %s: %s", area, what, line);
+	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: %s: %s: %s", area,
+		what, line);
 	if (sqlstate)
 		cb__error_set_sqlstate(sqlstate);
 	PQclear(res);
@@ -323,8 +322,8 @@ static int
 qa(PGconn *conn, PGresult **out, const char *area, const char *what,
 	const char *sql, int nparams, const char *const *params)
 {
-	PGresult *res = PQexecParams(
-		conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res =
+		PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -337,15 +336,14 @@ qa(PGconn *conn, PGresult **out, const char *area, const char *what,
 }
 
 static int
-q(PGconn *conn, PGresult **out, const char *what, const char *sql,
-	int nparams, const char *const *params)
+q(PGconn *conn, PGresult **out, const char *what, const char *sql, int nparams,
+	const char *const *params)
 {
 	return qa(conn, out, "cost load", what, sql, nparams, params);
 }
 
 /* Run DDL formatted from our own integers (see the file comment). */
-static int
-ddl(PGconn *conn, const char *what, const char *fmt, ...)
+static int ddl(PGconn *conn, const char *what, const char *fmt, ...)
 	CB_FORMAT_PRINTF(3, 4);
 
 static int
@@ -480,8 +478,8 @@ drop_load(PGconn *conn, const char *id_text)
 		     "chargeback.cost_descriptor_l%s",
 		     id_text, id_text)) < 0)
 		return error;
-	return q(conn, NULL, "marking a killed load failed", sql_mark_failed,
-		1, &id_text);
+	return q(conn, NULL, "marking a killed load failed", sql_mark_failed, 1,
+		&id_text);
 }
 
 /* Earlier loads of the key still 'loading' were killed (we hold the
@@ -489,8 +487,7 @@ drop_load(PGconn *conn, const char *id_text)
 static int
 clean_leftovers(cb_cost_load *load)
 {
-	const char *params[] = { load->scope, load->period_date,
-		load->metric };
+	const char *params[] = { load->scope, load->period_date, load->metric };
 	PGresult *res = NULL;
 	int error;
 
@@ -612,13 +609,12 @@ cb_store_cost_load_begin(
 	if ((error = clean_leftovers(load)) < 0 ||
 		(error = q(load->lines, &res, "recording the load",
 			 sql_insert_load, 4,
-			 (const char *const[]){ load->scope,
-				 load->period_date, load->metric,
-				 load->source })) < 0)
+			 (const char *const[]){ load->scope, load->period_date,
+				 load->metric, load->source })) < 0)
 		goto fail;
 	load->load_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(load->load_id_text, sizeof(load->load_id_text),
-		"%" PRId64, load->load_id);
+	snprintf(load->load_id_text, sizeof(load->load_id_text), "%" PRId64,
+		load->load_id);
 	PQclear(res);
 	res = NULL;
 	if ((error = q(load->lines, &load->customers, "reading the customers",
@@ -802,10 +798,9 @@ new_descriptor(cb_cost_load *load, const cb_cost_row *row, uint64_t hash,
 		for (size_t i = 0; i < tenant->len; i++) {
 			char ch = tenant->ptr[i];
 
-			load->lower.ptr[i] = (unsigned char)(ch >= 'A' &&
-									ch <= 'Z'
-								    ? ch + 32
-								    : ch);
+			load->lower.ptr[i] =
+				(unsigned char)(ch >= 'A' && ch <= 'Z' ? ch + 32
+								       : ch);
 		}
 		arm = customer_of(load, account, account_len,
 			(const char *)load->lower.ptr, tenant->len);
@@ -883,8 +878,7 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 				"outside the period %s",
 				row->part, row->line, day, load->period));
 	}
-	if (row->part > (uint32_t)INT32_MAX ||
-		row->line > (uint64_t)INT64_MAX)
+	if (row->part > (uint32_t)INT32_MAX || row->line > (uint64_t)INT64_MAX)
 		return row_error(load,
 			cb__error_set(CB_EINVAL, CB_ERRCLASS_DB,
 				"part %" PRIu32 " line %" PRIu64 ": part or "
@@ -928,11 +922,11 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 		(row->amount_present[CB_COST_PAYG_COST_BILLING] &&
 			cb_money_add(&cur->payg, cur->payg,
 				row->amounts[CB_COST_PAYG_COST_BILLING]) < 0))
-		return row_error(load,
-			cb__error_set(CB_EOVERFLOW, CB_ERRCLASS_MONEY,
-				"part %" PRIu32 " line %" PRIu64 ": the "
-				"load's sum in '%s' is out of range",
-				row->part, row->line, cur->code));
+		return row_error(
+			load, cb__error_set(CB_EOVERFLOW, CB_ERRCLASS_MONEY,
+				      "part %" PRIu32 " line %" PRIu64 ": the "
+				      "load's sum in '%s' is out of range",
+				      row->part, row->line, cur->code));
 	cur->rows++;
 	load->rows++;
 
@@ -1011,7 +1005,8 @@ verify(cb_cost_load *load)
 		const char *s[2] = { PQgetvalue(res, r, 2),
 			PQgetvalue(res, r, 3) };
 		cb_money v[2];
-		const struct currency *c = i < load->ncur ? &load->cur[i] : NULL;
+		const struct currency *c =
+			i < load->ncur ? &load->cur[i] : NULL;
 
 		if (c == NULL || strcmp(c->code, code) != 0 ||
 			c->rows != rows) {
@@ -1019,15 +1014,14 @@ verify(cb_cost_load *load)
 				"cost load %s: the database holds %" PRIu64
 				" lines in '%s', %" PRIu64 " were sent",
 				load->load_id_text, rows, code,
-				c && strcmp(c->code, code) == 0 ? c->rows
-								: 0);
+				c && strcmp(c->code, code) == 0 ? c->rows : 0);
 			goto done;
 		}
 		for (int k = 0; k < 2; k++) {
 			cb_money sent = k ? c->payg : c->cost;
 
-			if ((error = cb_money_parse(&v[k], s[k], strlen(s[k]))) <
-				0)
+			if ((error = cb_money_parse(
+				     &v[k], s[k], strlen(s[k]))) < 0)
 				goto done;
 			if (cb_money_cmp(v[k], sent) != 0) {
 				char want[CB_MONEY_STR_MAX];
@@ -1190,9 +1184,8 @@ fill_totals(const cb_cost_load *load, cb_cost_totals *out)
 	t.load_id = load->load_id;
 	t.rows = load->rows;
 	t.descriptors = (uint64_t)load->next_descriptor;
-	if (load->ncur &&
-		(t.currencies = cb__calloc(load->ncur, sizeof(*t.currencies))) ==
-			NULL)
+	if (load->ncur && (t.currencies = cb__calloc(
+				   load->ncur, sizeof(*t.currencies))) == NULL)
 		return cb__error_set(CB_ENOMEM, CB_ERRCLASS_NOMEMORY,
 			"cost load: out of memory");
 	t.currency_count = load->ncur;

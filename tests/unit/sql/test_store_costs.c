@@ -42,13 +42,13 @@ struct fixture {
 				cb_error_last()->message);                 \
 	} while (0)
 
-#define ASSERT_FAILS(code, expr)                                           \
-	do {                                                               \
-		int rc_ = (expr);                                          \
-		if (rc_ != (code))                                         \
-			fail_msg("%s: %s, expected %s (%s)", #expr,        \
-				cb_error_name(rc_), cb_error_name(code),   \
-				cb_error_last()->message);                 \
+#define ASSERT_FAILS(code, expr)                                         \
+	do {                                                             \
+		int rc_ = (expr);                                        \
+		if (rc_ != (code))                                       \
+			fail_msg("%s: %s, expected %s (%s)", #expr,      \
+				cb_error_name(rc_), cb_error_name(code), \
+				cb_error_last()->message);               \
 	} while (0)
 
 static cb_buf query_out = CB_BUF_INIT;
@@ -145,7 +145,8 @@ base_row(cb_cost_row *r)
 	text(r, CB_COST_CUSTOMER_NAME, "Fabrikam");
 	text(r, CB_COST_SERVICE_FAMILY, "Compute");
 	text(r, CB_COST_METER_CATEGORY, "Virtual Machines");
-	text(r, CB_COST_SUBSCRIPTION_ID, "6b96d3f2-9008-4a9d-912f-f87744185aa3");
+	text(r, CB_COST_SUBSCRIPTION_ID,
+		"6b96d3f2-9008-4a9d-912f-f87744185aa3");
 	text(r, CB_COST_SUBSCRIPTION_NAME, "Production");
 	text(r, CB_COST_RESOURCE_ID, "/subscriptions/6b96/rg/vm1");
 	text(r, CB_COST_CHARGE_TYPE, "Usage");
@@ -168,8 +169,8 @@ base_row(cb_cost_row *r)
 	r->line = 2;
 }
 
-static const cb_cost_load_key key_files = { "files", "2026-10",
-	CB_COST_ACTUAL, "file usage.csv" };
+static const cb_cost_load_key key_files = { "files", "2026-10", CB_COST_ACTUAL,
+	"file usage.csv" };
 
 static void
 assert_money(const char *want, cb_money v)
@@ -248,8 +249,10 @@ test_costs_load_stores_exact_values(void **state)
 	rows[3].date = day(2026, 10, 1);
 	amount(&rows[3], CB_COST_COST_BILLING, "1e3");
 	amount(&rows[3], CB_COST_QUANTITY, "0");
-	amount(&rows[3], CB_COST_UNIT_PRICE, "170141183460469231731.687303715884105727");
-	amount(&rows[3], CB_COST_PAYG_PRICE, "-170141183460469231731.687303715884105728");
+	amount(&rows[3], CB_COST_UNIT_PRICE,
+		"170141183460469231731.687303715884105727");
+	amount(&rows[3], CB_COST_PAYG_PRICE,
+		"-170141183460469231731.687303715884105728");
 	amount(&rows[3], CB_COST_EXCHANGE_RATE, "0.000000000000000001");
 
 	load_rows(f->store, &key_files, rows, 4, &t);
@@ -272,10 +275,9 @@ test_costs_load_stores_exact_values(void **state)
 			"SELECT string_agg(coalesce("
 			"payg_cost_in_billing_currency::text, 'NULL'), ','"
 			" ORDER BY part, line) FROM chargeback.cost_line"));
-	assert_string_equal(
-		"0|170141183460469231731.687303715884105727|"
-		"-170141183460469231731.687303715884105728|"
-		"0.000000000000000001|24",
+	assert_string_equal("0|170141183460469231731.687303715884105727|"
+			    "-170141183460469231731.687303715884105728|"
+			    "0.000000000000000001|24",
 		query(f->store,
 			"SELECT quantity || '|' || unit_price || '|' ||"
 			" payg_price || '|' || exchange_rate_pricing_to_billing"
@@ -419,10 +421,10 @@ test_costs_reload_replaces(void **state)
 	load_rows(f->store, &key_files, rows, 2, &t);
 	assert_string_equal("(null)|(null)|EUR|3|12.304|7.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
-	assert_string_equal("1",
-		query(f->store,
-			"SELECT count(*) FROM chargeback.cost_load WHERE"
-			" scope = 'files' AND state = 'committed'"));
+	assert_string_equal(
+		"1", query(f->store,
+			     "SELECT count(*) FROM chargeback.cost_load WHERE"
+			     " scope = 'files' AND state = 'committed'"));
 	cb_cost_totals_dispose(&t);
 }
 
@@ -539,10 +541,11 @@ test_costs_killed_loads_are_cleaned_up(void **state)
 			" (LIKE chargeback.cost_line)");
 	query(f->store, "CREATE TABLE chargeback.cost_descriptor_l3"
 			" (LIKE chargeback.cost_descriptor)");
-	query(f->store, "INSERT INTO chargeback.cost_line_l3 (billing_account_id,"
-			" customer_id, period, load_id, part, line,"
-			" descriptor_id, date) VALUES ('', '', '2026-10-01', 3,"
-			" 0, 2, 1, '2026-10-02')");
+	query(f->store,
+		"INSERT INTO chargeback.cost_line_l3 (billing_account_id,"
+		" customer_id, period, load_id, part, line,"
+		" descriptor_id, date) VALUES ('', '', '2026-10-01', 3,"
+		" 0, 2, 1, '2026-10-02')");
 	/* Nothing of either is visible. */
 	assert_string_equal("(null)|(null)|EUR|1|2.304|2.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
@@ -581,7 +584,8 @@ test_costs_descriptors_are_stored_once(void **state)
 		 * cache that holds about 3 descriptors, cleared again and
 		 * again: each run is stored once more (100 in all). */
 		cb__cost_cache_limit(pass ? 2048 : 0);
-		ASSERT_OK(cb_store_cost_load_begin(&load, f->store, &key_files));
+		ASSERT_OK(
+			cb_store_cost_load_begin(&load, f->store, &key_files));
 		for (int i = 0; i < 1000; i++) {
 			text(&r, CB_COST_SERVICE_FAMILY, meters[i / 10 % 7]);
 			r.date = day(2026, 10, 1 + i % 31);
@@ -596,12 +600,12 @@ test_costs_descriptors_are_stored_once(void **state)
 			assert_int_equal(100, t.descriptors);
 		snprintf(want, sizeof(want), "%llu",
 			(unsigned long long)t.descriptors);
-		assert_string_equal(want,
-			query(f->store, "SELECT count(*) FROM"
-					" chargeback.cost_descriptor"));
-		assert_string_equal("1000",
-			query(f->store, "SELECT count(*) FROM"
-					" chargeback.cost_line_full"));
+		assert_string_equal(
+			want, query(f->store, "SELECT count(*) FROM"
+					      " chargeback.cost_descriptor"));
+		assert_string_equal(
+			"1000", query(f->store, "SELECT count(*) FROM"
+						" chargeback.cost_line_full"));
 		assert_string_equal(
 			"AI|140,Analytics|140,Compute|150,Databases|140,"
 			"Networking|140,Security|140,Storage|150",
@@ -685,16 +689,16 @@ test_costs_report_groups(void **state)
 	/* Nothing else was loaded. */
 	assert_string_equal("", report(f->store, "2026-10", CB_COST_AMORTIZED,
 					CB_COSTS_BY_CUSTOMER));
-	assert_string_equal("", report(f->store, "2026-09", CB_COST_ACTUAL,
-					CB_COSTS_BY_NONE));
-	ASSERT_FAILS(CB_EINVAL, cb_store_costs(f->store, "2026-9",
-					CB_COST_ACTUAL, CB_COSTS_BY_NONE,
-					collect, NULL));
+	assert_string_equal("",
+		report(f->store, "2026-09", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
+	ASSERT_FAILS(
+		CB_EINVAL, cb_store_costs(f->store, "2026-9", CB_COST_ACTUAL,
+				   CB_COSTS_BY_NONE, collect, NULL));
 	assert_string_equal("costs: period '2026-9' is not YYYY-MM",
 		cb_error_last()->message);
-	ASSERT_FAILS(CB_EINVAL, cb_store_costs(f->store, "2026-10",
-					CB_COST_ACTUAL, (cb_costs_by)9,
-					collect, NULL));
+	ASSERT_FAILS(
+		CB_EINVAL, cb_store_costs(f->store, "2026-10", CB_COST_ACTUAL,
+				   (cb_costs_by)9, collect, NULL));
 }
 
 static void
@@ -739,9 +743,8 @@ test_costs_lines_belong_to_customers(void **state)
 			" FROM chargeback.cost_line"));
 	/* The descriptor keeps the tenant as the file wrote it. */
 	assert_string_equal("NEW-Tenant",
-		query(f->store,
-			"SELECT customer_tenant_id FROM"
-			" chargeback.cost_line_full WHERE line = 4"));
+		query(f->store, "SELECT customer_tenant_id FROM"
+				" chargeback.cost_line_full WHERE line = 4"));
 	/* Labels: the file's name, else sync's display name. */
 	assert_string_equal(
 		"|Fabrikam|EUR|2|4.608|5\n"
@@ -763,9 +766,12 @@ test_costs_bad_input_changes_nothing(void **state)
 	static const struct {
 		const char *scope, *period, *message;
 	} bad[] = {
-		{ "files", "2026-13", "cost load: period '2026-13' is not YYYY-MM" },
-		{ "files", "2026-1", "cost load: period '2026-1' is not YYYY-MM" },
-		{ "files", "2026/10", "cost load: period '2026/10' is not YYYY-MM" },
+		{ "files", "2026-13",
+			"cost load: period '2026-13' is not YYYY-MM" },
+		{ "files", "2026-1",
+			"cost load: period '2026-1' is not YYYY-MM" },
+		{ "files", "2026/10",
+			"cost load: period '2026/10' is not YYYY-MM" },
 		{ "files", NULL, "cost load: period '' is not YYYY-MM" },
 		{ "", "2026-10", "cost load: the scope is empty" },
 		{ NULL, "2026-10", "cost load: the scope is empty" },
@@ -783,8 +789,8 @@ test_costs_bad_input_changes_nothing(void **state)
 	ASSERT_FAILS(CB_EINVAL, cb_store_cost_load_begin(&load, f->store, &k));
 	ASSERT_FAILS(CB_EINVAL,
 		cb_store_cost_load_begin(NULL, f->store, &key_files));
-	ASSERT_FAILS(CB_EINVAL,
-		cb_store_cost_load_begin(&load, NULL, &key_files));
+	ASSERT_FAILS(
+		CB_EINVAL, cb_store_cost_load_begin(&load, NULL, &key_files));
 	assert_null(load);
 	assert_string_equal("0",
 		query(f->store, "SELECT count(*) FROM chargeback.cost_load"));

@@ -342,24 +342,26 @@ q(PGconn *conn, PGresult **out, const char *what, const char *sql, int nparams,
 	return qa(conn, out, "cost load", what, sql, nparams, params);
 }
 
-/* Run DDL formatted from our own integers (see the file comment). */
+/* Run DDL formatted from our own integers (see the file comment), on
+ * the stack: cleanup after an allocation failure must still work. */
+#define DDL_MAX 512
 static int ddl(PGconn *conn, const char *what, const char *fmt, ...)
 	CB_FORMAT_PRINTF(3, 4);
 
 static int
 ddl(PGconn *conn, const char *what, const char *fmt, ...)
 {
-	cb_buf text = CB_BUF_INIT;
+	char stmt[DDL_MAX];
 	va_list ap;
-	int error;
+	int n;
 
 	va_start(ap, fmt);
-	error = cb__buf_vprintf(&text, fmt, ap);
+	n = vsnprintf(stmt, sizeof(stmt), fmt, ap);
 	va_end(ap);
-	if (error == 0)
-		error = q(conn, NULL, what, text.ptr, 0, NULL);
-	cb_buf_dispose(&text);
-	return error;
+	if (n < 0 || (size_t)n >= sizeof(stmt))
+		return cb__error_set(CB_ERROR, CB_ERRCLASS_DB,
+			"cost load: %s: statement too long", what);
+	return q(conn, NULL, what, stmt, 0, NULL);
 }
 
 /* Run sql and ignore the outcome (cleanup after a failure: the error
@@ -1196,7 +1198,6 @@ fill_totals(const cb_cost_load *load, cb_cost_totals *out)
 		t.currencies[i].cost = load->cur[i].cost;
 		t.currencies[i].payg_cost = load->cur[i].payg;
 	}
-	cb_cost_totals_dispose(out);
 	*out = t;
 	return 0;
 }
@@ -1204,6 +1205,7 @@ fill_totals(const cb_cost_load *load, cb_cost_totals *out)
 int
 cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 {
+	cb_cost_totals totals = CB_COST_TOTALS_INIT;
 	uint64_t lines = 0, descs = 0;
 	int error;
 
@@ -1240,7 +1242,9 @@ cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 		goto fail;
 	if (load->ncur > 1)
 		qsort(load->cur, load->ncur, sizeof(*load->cur), cmp_currency);
-	if ((error = verify(load)) < 0 || (error = swap(load)) < 0)
+	/* Everything that may fail is done before the swap commits. */
+	if ((out && (error = fill_totals(load, &totals)) < 0) ||
+		(error = verify(load)) < 0 || (error = swap(load)) < 0)
 		goto fail;
 
 	/* Committed.  Statistics now, not when autovacuum comes by: the
@@ -1255,12 +1259,16 @@ cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 		" descriptors (cache cleared %zu times)",
 		load->load_id_text, load->rows, load->next_descriptor,
 		cb__cost_cache_clears(load->cache));
-	error = out ? fill_totals(load, out) : 0;
+	if (out) {
+		cb_cost_totals_dispose(out);
+		*out = totals;
+	}
 	quiet(load->lines, sql_unlock, 1,
 		(const char *const[]){ load->lock_key.ptr });
 	load_free(load);
-	return error;
+	return 0;
 fail:
+	cb_cost_totals_dispose(&totals);
 	load_discard(load);
 	return error;
 }
@@ -1292,14 +1300,13 @@ load_discard(cb_cost_load *load)
 	cancel(load->lines);
 	if (load->load_id && load->lines &&
 		PQstatus(load->lines) == CONNECTION_OK) {
-		cb_buf text = CB_BUF_INIT;
+		char stmt[DDL_MAX];
 
-		if (cb__buf_printf(&text,
-			    "DROP TABLE IF EXISTS chargeback.cost_line_l%s, "
-			    "chargeback.cost_descriptor_l%s",
-			    load->load_id_text, load->load_id_text) == 0)
-			quiet(load->lines, text.ptr, 0, NULL);
-		cb_buf_dispose(&text);
+		snprintf(stmt, sizeof(stmt),
+			"DROP TABLE IF EXISTS chargeback.cost_line_l%s, "
+			"chargeback.cost_descriptor_l%s",
+			load->load_id_text, load->load_id_text);
+		quiet(load->lines, stmt, 0, NULL);
 		quiet(load->lines, sql_mark_failed, 1,
 			(const char *const[]){ load->load_id_text });
 	}

@@ -425,6 +425,18 @@ test_costs_reload_replaces(void **state)
 		"1", query(f->store,
 			     "SELECT count(*) FROM chargeback.cost_load WHERE"
 			     " scope = 'files' AND state = 'committed'"));
+	/* A month that turned out empty replaces it with nothing. */
+	load_rows(f->store, &key_files, rows, 0, &t);
+	assert_int_equal(5, t.load_id);
+	assert_int_equal(0, t.rows);
+	assert_int_equal(0, t.currency_count);
+	assert_null(t.currencies);
+	assert_string_equal("(null)|(null)|EUR|1|2.304|2.5\n",
+		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
+	assert_string_equal("5 committed 0 {}",
+		query(f->store,
+			"SELECT concat_ws(' ', load_id, state, rows, totals)"
+			" FROM chargeback.cost_load WHERE load_id = 5"));
 	cb_cost_totals_dispose(&t);
 }
 
@@ -862,6 +874,63 @@ test_costs_bad_input_changes_nothing(void **state)
 			" AND relkind = 'r'"));
 }
 
+/* Every allocation of a load fails in turn: each failure is CB_ENOMEM,
+ * stores nothing, leaks nothing; the next load cleans up after it. */
+static void
+test_costs_load_survives_oom(void **state)
+{
+	struct fixture *f = *state;
+	cb_cost_row rows[3];
+	unsigned long n;
+	int error;
+
+	for (int i = 0; i < 3; i++) {
+		base_row(&rows[i]);
+		rows[i].line = (uint64_t)i + 2;
+	}
+	text(&rows[1], CB_COST_BILLING_CURRENCY, "USD");
+	text(&rows[2], CB_COST_METER_CATEGORY, "Storage");
+	for (n = 1;; n++) {
+		cb_cost_totals t = CB_COST_TOTALS_INIT;
+		cb_cost_load *load = NULL;
+
+		cb__alloc_fail_after(n);
+		error = cb_store_cost_load_begin(&load, f->store, &key_files);
+		for (int i = 0; error == 0 && i < 3; i++)
+			if ((error = cb_store_cost_load_row(load, &rows[i])) <
+				0)
+				cb_store_cost_load_abort(load);
+		if (error == 0)
+			error = cb_store_cost_load_commit(load, &t);
+		cb__alloc_fail_after(0);
+		if (error == 0) {
+			assert_int_equal(3, t.rows);
+			assert_int_equal(2, t.currency_count);
+			cb_cost_totals_dispose(&t);
+			break;
+		}
+		assert_int_equal(CB_ENOMEM, error);
+		assert_string_equal(
+			"", report(f->store, "2026-10", CB_COST_ACTUAL,
+				    CB_COSTS_BY_NONE));
+	}
+	assert_true(n > 5);
+	assert_string_equal("(null)|(null)|EUR|2|4.608|5\n"
+			    "(null)|(null)|USD|1|2.304|2.5\n",
+		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
+	assert_string_equal("0",
+		query(f->store, "SELECT count(*) FROM chargeback.cost_load"
+				" WHERE state NOT IN ('failed', 'committed')"));
+	/* Only the committed load's two leaves: no staging left over. */
+	assert_string_equal("2 attached",
+		query(f->store,
+			"SELECT count(*) || CASE WHEN bool_and("
+			" c.relispartition) THEN ' attached' END FROM pg_class c"
+			" JOIN pg_namespace s ON s.oid = c.relnamespace WHERE"
+			" s.nspname = 'chargeback' AND c.relkind = 'r' AND"
+			" c.relname ~ '^cost_(line|descriptor)_l'"));
+}
+
 /* The figure of the report: a synthetic month at the rate of a real
  * partner's (30 days per resource, ~900 bytes of descriptor text). */
 static void
@@ -994,6 +1063,7 @@ main(void)
 		T(test_costs_report_groups),
 		T(test_costs_lines_belong_to_customers),
 		T(test_costs_bad_input_changes_nothing),
+		T(test_costs_load_survives_oom),
 		T(test_costs_load_rate),
 	};
 

@@ -690,8 +690,9 @@ currency_slot(cb_cost_load *load, const cb_cost_row *row, uint32_t *out)
 	if (n > sizeof(c->code) - 1)
 		return cb__error_set(CB_EPARSE, CB_ERRCLASS_DB,
 			"part %" PRIu32 " line %" PRIu64 ": billing currency "
-			"'%.16s' is longer than %zu bytes",
-			row->part, row->line, t->ptr, sizeof(c->code) - 1);
+			"'%.*s' is longer than %zu bytes",
+			row->part, row->line, (int)(n < 16 ? n : 16), t->ptr,
+			sizeof(c->code) - 1);
 	for (size_t i = 0; i < load->ncur; i++)
 		if (load->cur[i].len == n &&
 			memcmp(load->cur[i].code, t->ptr, n) == 0) {

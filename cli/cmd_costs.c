@@ -70,7 +70,8 @@ cli_costs(struct cli_ctx *ctx, const struct cli_args *args)
 	int rc;
 
 	if (period == NULL) {
-		fprintf(stderr, "chargeback: %s: --period YYYY-MM is required\n",
+		fprintf(stderr,
+			"chargeback: %s: --period YYYY-MM is required\n",
 			ctx->verb);
 		return CLI_EXIT_USAGE;
 	}

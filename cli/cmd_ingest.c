@@ -146,7 +146,8 @@ print_text(const char *period, const cb_ingest_result *r)
 		if (l->no_data) {
 			printf("%s %s %s: no cost data (the period keeps "
 			       "what it had)\n",
-				l->scope, period, cb_cost_metric_name(l->metric));
+				l->scope, period,
+				cb_cost_metric_name(l->metric));
 			continue;
 		}
 		printf("loaded %s %s %s: %lu rows (%s)\n", l->scope, period,
@@ -234,8 +235,8 @@ check_options(const struct cli_ctx *ctx, const struct cli_args *a,
 	if (parse_metric(&o->metrics, a->value[OPT_METRIC]) < 0)
 		return usage_error(ctx, "--metric: expected actual, amortized "
 					"or both");
-	if (a->count[OPT_FILE] && (a->value[OPT_INVOICE] ||
-					  a->value[OPT_BILLING_PERIOD]))
+	if (a->count[OPT_FILE] &&
+		(a->value[OPT_INVOICE] || a->value[OPT_BILLING_PERIOD]))
 		return usage_error(ctx, "--invoice and --billing-period are "
 					"for reports, not --file");
 	if (a->value[OPT_INVOICE] && a->value[OPT_BILLING_PERIOD])

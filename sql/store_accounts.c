@@ -54,8 +54,8 @@ cb_store_billing_accounts(cb_store *store,
 {
 	CB_ASSERT_ARG(store);
 	CB_ASSERT_ARG(cb);
-	return store_ids(store, "billing accounts", sql_accounts, 0, NULL, cb,
-		payload);
+	return store_ids(
+		store, "billing accounts", sql_accounts, 0, NULL, cb, payload);
 }
 
 int

@@ -45,6 +45,7 @@
 #include "sql/store_internal.h"
 #include "sql/store_costs_internal.h"
 #include "core/buf.h"
+#include "core/fault.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -1169,7 +1170,10 @@ swap(cb_cost_load *load)
 			load->load_id_text);
 		goto done;
 	}
+	cb__fault_point("swap");
 	error = q(load->lines, NULL, "committing the swap", "COMMIT", 0, NULL);
+	if (error == 0)
+		cb__fault_point("committed");
 done:
 	if (error && PQtransactionStatus(load->lines) != PQTRANS_IDLE)
 		quiet(load->lines, "ROLLBACK", 0, NULL);
@@ -1223,6 +1227,7 @@ cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 		(error = end_copy(load->descs, &load->desc_out,
 			 "sending descriptors", &descs)) < 0)
 		goto fail;
+	cb__fault_point("copy-end");
 	if (lines != load->rows || descs != (uint64_t)load->next_descriptor) {
 		error = cb__error_set(CB_ECONFLICT, CB_ERRCLASS_DB,
 			"cost load %s: the database took %" PRIu64 " lines "

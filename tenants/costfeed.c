@@ -164,8 +164,8 @@ on_row(const cb_csv_row *csv, void *payload)
 		(error = check_row(f, &row)) < 0)
 		return error;
 	if ((error = cb_store_cost_load_row(f->load, &row)) < 0)
-		return cb__error_prefix("%s:%llu: ", f->source,
-			(unsigned long long)csv->line);
+		return cb__error_prefix(
+			"%s:%llu: ", f->source, (unsigned long long)csv->line);
 	f->rows++;
 	cb__fault_point("row");
 	return 0;

@@ -84,8 +84,8 @@ load_failed(struct run *r, cb_ingest_load *l, int error)
 	r->http_status = e ? e->http_status : 0;
 	l->error = error;
 	cb__free(l->message);
-	l->message = cb__strdup(e && e->message[0] ? e->message
-						   : cb_strerror(error));
+	l->message = cb__strdup(
+		e && e->message[0] ? e->message : cb_strerror(error));
 	r->result->failed++;
 	return error;
 }
@@ -133,8 +133,8 @@ feed_gzip(struct run *r, z_stream *z, const unsigned char *in, size_t len,
 			return cb__error_set(CB_EPARSE, CB_ERRCLASS_CSV,
 				"%s: not a valid gzip file (%s)", path,
 				z->msg ? z->msg : "inflate failed");
-		error = cb__costfeed_data(&r->feed, (const char *)out,
-			READ_CHUNK - z->avail_out);
+		error = cb__costfeed_data(
+			&r->feed, (const char *)out, READ_CHUNK - z->avail_out);
 		if (error < 0)
 			return error;
 		if (zrc == Z_STREAM_END && inflateReset(z) != Z_OK)
@@ -191,8 +191,8 @@ read_fd(struct run *r, int fd, const char *path, unsigned char *in,
 }
 
 static int
-feed_file(struct run *r, const char *path, unsigned char *in,
-	unsigned char *out)
+feed_file(
+	struct run *r, const char *path, unsigned char *in, unsigned char *out)
 {
 	int fd, error;
 
@@ -265,16 +265,15 @@ typedef int (*fill_fn)(struct run *r, cb_ingest_load *l);
 static int
 run_load(struct run *r, cb_ingest_load *l, const char *source, fill_fn fill)
 {
-	cb_cost_load_key key = { l->scope, r->opts->period, l->metric,
-		source };
+	cb_cost_load_key key = { l->scope, r->opts->period, l->metric, source };
 	cb_cost_load *load = NULL;
 	int error, attempt = 0;
 
 	if ((l->source = cb__strdup(source)) == NULL)
 		return load_failed(r, l, CB_ENOMEM);
 	do {
-		if ((error = cb_store_cost_load_begin(
-			     &load, r->store, &key)) < 0)
+		if ((error = cb_store_cost_load_begin(&load, r->store, &key)) <
+			0)
 			return load_failed(r, l, error);
 		error = cb__costfeed_init(&r->feed, load, r->opts->period);
 		r->feed.tick = tick;
@@ -315,10 +314,11 @@ sink_begin(uint32_t part, const char *source, int64_t bytes, void *payload)
 	/* The total grows as blobs begin: a manifest's sizes are known
 	 * blob by blob here. */
 	if (bytes >= 0)
-		r->progress.bytes_total = (r->progress.bytes_total < 0
-						   ? 0
-						   : r->progress.bytes_total) +
-					  bytes;
+		r->progress.bytes_total =
+			(r->progress.bytes_total < 0
+					? 0
+					: r->progress.bytes_total) +
+			bytes;
 	report_progress(r, "downloading");
 	return cb__costfeed_begin(&r->feed, source);
 }
@@ -357,8 +357,8 @@ static int
 fill_from_report(struct run *r, cb_ingest_load *l)
 {
 	const cb_ingest_options *o = r->opts;
-	cb__costreport_request req = { l->scope, l->metric, NULL,
-		o->invoice_id, o->billing_period };
+	cb__costreport_request req = { l->scope, l->metric, NULL, o->invoice_id,
+		o->billing_period };
 	cb__costreport_sink sink = { sink_begin, sink_data, sink_end, r };
 	cb__costreport_info info;
 	int error;
@@ -368,8 +368,8 @@ fill_from_report(struct run *r, cb_ingest_load *l)
 	memset(&info, 0, sizeof(info));
 	r->progress.bytes_total = -1;
 	report_progress(r, "requesting");
-	error = cb__costreport_fetch(r->session, r->limiter, &req, &sink,
-		&info);
+	error = cb__costreport_fetch(
+		r->session, r->limiter, &req, &sink, &info);
 	if (error == 0) {
 		l->no_data = info.no_data;
 		if (info.operation_id[0])
@@ -385,8 +385,9 @@ add_scope(const char *id, void *payload)
 {
 	cb_buf *scopes = payload;
 
-	return cb__buf_printf(scopes, "/providers/Microsoft.Billing/"
-				      "billingAccounts/%s%c",
+	return cb__buf_printf(scopes,
+		"/providers/Microsoft.Billing/"
+		"billingAccounts/%s%c",
 		id, '\0');
 }
 
@@ -399,8 +400,8 @@ report_scopes(cb_buf *out, struct run *r, const cb_config *cfg)
 	int error = 0;
 
 	if (r->opts->scope)
-		return cb__buf_put(out, r->opts->scope,
-			strlen(r->opts->scope) + 1);
+		return cb__buf_put(
+			out, r->opts->scope, strlen(r->opts->scope) + 1);
 	for (size_t i = 0; error == 0 && i < n; i++)
 		error = add_scope(cb_config_billing_account(cfg, i), out);
 	if (error == 0 && n == 0)
@@ -443,8 +444,8 @@ struct narrower {
 	size_t count;
 };
 
-static int report_load(struct run *r, const char *scope,
-	cb_cost_metric metric, bool may_narrow);
+static int report_load(struct run *r, const char *scope, cb_cost_metric metric,
+	bool may_narrow);
 
 static int
 profile_load(const char *id, void *payload)
@@ -453,8 +454,8 @@ profile_load(const char *id, void *payload)
 	cb_buf scope = CB_BUF_INIT;
 	int error;
 
-	if (cb__buf_printf(&scope, "%s/billingProfiles/%s", n->account_scope,
-		    id) < 0)
+	if (cb__buf_printf(
+		    &scope, "%s/billingProfiles/%s", n->account_scope, id) < 0)
 		return CB_ENOMEM;
 	n->r->progress.load_count++;
 	error = report_load(n->r, scope.ptr, n->metric, false);

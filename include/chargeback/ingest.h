@@ -19,15 +19,15 @@ CB_BEGIN_DECL
 
 /** Where a load is, for a progress display. */
 typedef struct {
-	const char *scope;     /**< the load's scope; borrowed */
+	const char *scope; /**< the load's scope; borrowed */
 	cb_cost_metric metric;
-	const char *phase;     /**< "requesting", "downloading", "loading",
-				* "committing" */
-	uint64_t bytes;        /**< source bytes read so far */
-	int64_t bytes_total;   /**< all source bytes, -1 when unknown */
-	uint64_t rows;         /**< rows sent to the store so far */
-	uint32_t load_index;   /**< 0-based index of this load */
-	uint32_t load_count;   /**< loads in the run */
+	const char *phase;   /**< "requesting", "downloading", "loading",
+			      * "committing" */
+	uint64_t bytes;      /**< source bytes read so far */
+	int64_t bytes_total; /**< all source bytes, -1 when unknown */
+	uint64_t rows;       /**< rows sent to the store so far */
+	uint32_t load_index; /**< 0-based index of this load */
+	uint32_t load_count; /**< loads in the run */
 } cb_ingest_progress;
 
 /** Receives progress, often (every chunk): keep it cheap. */
@@ -57,15 +57,15 @@ typedef struct {
 	void *progress_payload;
 } cb_ingest_options;
 
-#define CB_INGEST_OPTIONS_INIT                                             \
-	{                                                                  \
+#define CB_INGEST_OPTIONS_INIT                                                 \
+	{                                                                      \
 		CB_INGEST_OPTIONS_VERSION, NULL, 0, NULL, 0, NULL, NULL, NULL, \
-			NULL, NULL                                         \
+			NULL, NULL                                             \
 	}
 
 /** The outcome of one load. */
 typedef struct {
-	char *scope;           /**< owned */
+	char *scope; /**< owned */
 	cb_cost_metric metric;
 	char *source;          /**< "report <id>" or the file names; owned */
 	int error;             /**< 0, or the load's cb_error_code */
@@ -82,7 +82,10 @@ typedef struct {
 	size_t failed;         /**< loads with an error */
 } cb_ingest_result;
 
-#define CB_INGEST_RESULT_INIT { 0, NULL, 0 }
+#define CB_INGEST_RESULT_INIT \
+	{                     \
+		0, NULL, 0    \
+	}
 
 /**
  * Ingest @p opts->period: each file set, or each scope's report, is one
@@ -98,7 +101,8 @@ typedef struct {
  *         start (bad options CB_EINVAL, no billing account CB_ENOTFOUND,
  *         the session could not open).
  */
-CB_EXTERN(int) cb_ingest_run(cb_store *store, const cb_config *config,
+CB_EXTERN(int)
+cb_ingest_run(cb_store *store, const cb_config *config,
 	const cb_ingest_options *opts, cb_ingest_result *result);
 
 /** Release what a result owns and reset it; NULL is a no-op. */
@@ -108,12 +112,13 @@ CB_EXTERN(void) cb_ingest_result_dispose(cb_ingest_result *result);
  * The ids of the billing accounts sync recorded and not gone, sorted, to
  * @p cb (non-zero stops).
  */
-CB_EXTERN(int) cb_store_billing_accounts(cb_store *store,
+CB_EXTERN(int)
+cb_store_billing_accounts(cb_store *store,
 	int (*cb)(const char *id, void *payload), void *payload);
 
 /** The same for the billing profiles of one account. */
-CB_EXTERN(int) cb_store_billing_profiles(cb_store *store,
-	const char *billing_account_id,
+CB_EXTERN(int)
+cb_store_billing_profiles(cb_store *store, const char *billing_account_id,
 	int (*cb)(const char *id, void *payload), void *payload);
 
 CB_END_DECL

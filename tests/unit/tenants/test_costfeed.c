@@ -7,6 +7,7 @@
 
 #include "tenants/costfeed.h"
 
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +36,8 @@ test_period_spans_its_month(void **state)
 	assert_int_equal(a, 0);
 	assert_int_equal(b, 30);
 	assert_int_equal(cb__period_days("2026-10", &a, &b), 0);
-	assert_int_equal(a, 20727); /* SELECT '2026-10-01'::date - '1970-01-01' */
+	assert_int_equal(
+		a, 20727); /* SELECT '2026-10-01'::date - '1970-01-01' */
 	expect_period("2026-10", "2026-10-01", "2026-10-31");
 	expect_period("2026-12", "2026-12-01", "2026-12-31");
 	expect_period("2024-02", "2024-02-01", "2024-02-29");

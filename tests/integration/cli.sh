@@ -34,6 +34,8 @@ Cost, markup and chargeback statements for Microsoft CSP partners.
 Commands:
   db       inspect and upgrade the database schema
   sync     record the partner hierarchy from Azure
+  ingest   load a month of cost lines into the database
+  costs    report the stored cost of a month
   policy   customers' view charges policies: list, plan, apply
   budget   plan and apply customer budgets
   help     show help for a command

@@ -57,6 +57,11 @@ struct cli_ctx {
  * CLI_EXIT_FAILURE. */
 int cli_fail(const struct cli_ctx *ctx);
 
+/* CLI_EXIT_OK when the database schema has this chargeback's migrations,
+ * else the message asking for 'chargeback db migrate' and
+ * CLI_EXIT_FAILURE. */
+int cli_check_schema(struct cli_ctx *ctx);
+
 /* Sub-verb tables, one per cmd_<verb>.c. */
 extern const struct cli_cmd cli_db_commands[];
 extern const struct cli_cmd cli_budget_commands[];
@@ -66,5 +71,13 @@ extern const struct cli_cmd cli_policy_commands[];
 int cli_sync(struct cli_ctx *ctx, const struct cli_args *args);
 extern const struct cli_opt cli_sync_opts[];
 extern const char cli_sync_help[];
+
+/* `chargeback ingest` and `chargeback costs` (cmd_ingest.c, cmd_costs.c). */
+int cli_ingest(struct cli_ctx *ctx, const struct cli_args *args);
+extern const struct cli_opt cli_ingest_opts[];
+extern const char cli_ingest_help[];
+int cli_costs(struct cli_ctx *ctx, const struct cli_args *args);
+extern const struct cli_opt cli_costs_opts[];
+extern const char cli_costs_help[];
 
 #endif

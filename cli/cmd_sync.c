@@ -158,25 +158,6 @@ print_text(const cb_sync_result *r)
 		r->throttled, r->paced);
 }
 
-/* The schema must have this chargeback's migrations. */
-static int
-check_schema(struct cli_ctx *ctx)
-{
-	int have = 0, want = 0;
-
-	if (cb_store_schema_version(ctx->store, &have, &want) < 0)
-		return cli_fail(ctx);
-	if (have < want) {
-		fprintf(stderr,
-			"chargeback: %s: the database schema is at version "
-			"%d, this chargeback needs %d: run 'chargeback db "
-			"migrate'\n",
-			ctx->verb, have, want);
-		return CLI_EXIT_FAILURE;
-	}
-	return CLI_EXIT_OK;
-}
-
 int
 cli_sync(struct cli_ctx *ctx, const struct cli_args *args)
 {
@@ -213,7 +194,7 @@ cli_sync(struct cli_ctx *ctx, const struct cli_args *args)
 		}
 		o.concurrency = (unsigned)n;
 	}
-	if ((rc = check_schema(ctx)) != CLI_EXIT_OK)
+	if ((rc = cli_check_schema(ctx)) != CLI_EXIT_OK)
 		return rc;
 	/* No configuration file: the AZURE_* variables alone. */
 	if (cfg == NULL) {

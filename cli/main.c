@@ -61,6 +61,26 @@ static const struct cli_cmd commands[] = {
 		.opts = cli_sync_opts,
 	},
 	{
+		.name = "ingest",
+		.run = cli_ingest,
+		.summary = "load a month of cost lines into the database",
+		.usage = "--period YYYY-MM [--metric M] [--file PATH...] "
+			 "[--scope S]",
+		.help = cli_ingest_help,
+		.flags = CLI_NEEDS_STORE,
+		.opts = cli_ingest_opts,
+		.max_args = CLI_OPT_REPEAT_MAX,
+	},
+	{
+		.name = "costs",
+		.run = cli_costs,
+		.summary = "report the stored cost of a month",
+		.usage = "--period YYYY-MM [--by G] [--metric M]",
+		.help = cli_costs_help,
+		.flags = CLI_NEEDS_STORE,
+		.opts = cli_costs_opts,
+	},
+	{
 		.name = "policy",
 		.summary =
 			"customers' view charges policies: list, plan, apply",
@@ -172,6 +192,25 @@ usage_error(const char *path, const struct cli_cmd *cmd, const char *fmt, ...)
 	else
 		fputs(usage_line, stderr);
 	return CLI_EXIT_USAGE;
+}
+
+/* The schema must have this chargeback's migrations. */
+int
+cli_check_schema(struct cli_ctx *ctx)
+{
+	int have = 0, want = 0;
+
+	if (cb_store_schema_version(ctx->store, &have, &want) < 0)
+		return cli_fail(ctx);
+	if (have < want) {
+		fprintf(stderr,
+			"chargeback: %s: the database schema is at version "
+			"%d, this chargeback needs %d: run 'chargeback db "
+			"migrate'\n",
+			ctx->verb, have, want);
+		return CLI_EXIT_FAILURE;
+	}
+	return CLI_EXIT_OK;
 }
 
 int

@@ -126,3 +126,12 @@ cli_json_int(struct cli_json *j, const char *key, long value)
 	json_member(j, key);
 	fprintf(j->out, "%ld", value);
 }
+
+void
+cli_json_money(struct cli_json *j, const char *key, cb_money value)
+{
+	char text[CB_MONEY_STR_MAX];
+
+	cb_money_format(text, sizeof(text), value);
+	cli_json_str(j, key, text);
+}

@@ -10,6 +10,8 @@
 #ifndef CB_CLI_OUTPUT_H
 #define CB_CLI_OUTPUT_H
 
+#include <chargeback/money.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -44,5 +46,8 @@ void cli_json_end(struct cli_json *j, char close);
 /* value NULL writes null. */
 void cli_json_str(struct cli_json *j, const char *key, const char *value);
 void cli_json_int(struct cli_json *j, const char *key, long value);
+/* An exact amount as a JSON string (cb_money_format: no exponent, no
+ * trailing zeros), so no reader turns it into a float. */
+void cli_json_money(struct cli_json *j, const char *key, cb_money value);
 
 #endif

@@ -141,8 +141,8 @@ costreport_body(cb_buf *out, const cb__costreport_request *req)
 {
 	cb_json *doc = NULL;
 	cb_json_node *root;
-	char start[16], end[16];
-	int y, m, error;
+	char start[32], end[32];
+	int y = 0, m = 0, error;
 	int given = (req->period != NULL) + (req->invoice_id != NULL) +
 		    (req->billing_period != NULL);
 
@@ -179,9 +179,11 @@ costreport_body(cb_buf *out, const cb__costreport_request *req)
 		req->metric == CB_COST_AMORTIZED ? "AmortizedCost"
 						 : "ActualCost");
 	if (error == 0 && req->period) {
-		snprintf(start, sizeof(start), "%04d-%02d-01", y, m);
-		snprintf(end, sizeof(end), "%04d-%02d-%02d", y, m,
-			costreport_days_in_month(y, m));
+		/* costreport_month() bounds y to 4 digits, m to 1..12. */
+		snprintf(start, sizeof(start), "%04d-%02d-01", y % 10000,
+			m % 100);
+		snprintf(end, sizeof(end), "%04d-%02d-%02d", y % 10000,
+			m % 100, costreport_days_in_month(y, m) % 100);
 		if ((error = cb__json_set_string(
 			     doc, root, "timePeriod.start", start)) == 0)
 			error = cb__json_set_string(

@@ -18,5 +18,6 @@
 #include "chargeback/sync.h"
 #include "chargeback/policy.h"
 #include "chargeback/costs.h"
+#include "chargeback/ingest.h"
 
 #endif

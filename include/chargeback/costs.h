@@ -108,13 +108,13 @@ typedef enum {
 	CB_COST_EFFECTIVE_PRICE,
 	CB_COST_UNIT_PRICE,
 	CB_COST_PAYG_PRICE,
-	CB_COST_COST_BILLING,       /**< costInBillingCurrency (EA: Cost) */
-	CB_COST_COST_PRICING,       /**< costInPricingCurrency */
-	CB_COST_COST_USD,           /**< costInUsd */
-	CB_COST_PAYG_COST_BILLING,  /**< paygCostInBillingCurrency */
-	CB_COST_PAYG_COST_USD,      /**< paygCostInUsd */
-	CB_COST_EXCHANGE_RATE,      /**< exchangeRatePricingToBilling */
-	CB_COST_PEC_RATE,           /**< partnerEarnedCreditRate */
+	CB_COST_COST_BILLING,      /**< costInBillingCurrency (EA: Cost) */
+	CB_COST_COST_PRICING,      /**< costInPricingCurrency */
+	CB_COST_COST_USD,          /**< costInUsd */
+	CB_COST_PAYG_COST_BILLING, /**< paygCostInBillingCurrency */
+	CB_COST_PAYG_COST_USD,     /**< paygCostInUsd */
+	CB_COST_EXCHANGE_RATE,     /**< exchangeRatePricingToBilling */
+	CB_COST_PEC_RATE,          /**< partnerEarnedCreditRate */
 	CB_COST_AMOUNT_COUNT
 } cb_cost_amount_field;
 
@@ -163,7 +163,7 @@ typedef struct {
 	 * "/providers/Microsoft.Billing/billingAccounts/X", or a name the
 	 * user gave files ("files" by default).  Part of the key. */
 	const char *scope;
-	const char *period; /**< "YYYY-MM"; part of the key */
+	const char *period;    /**< "YYYY-MM"; part of the key */
 	cb_cost_metric metric; /**< part of the key */
 	/* Human description kept with the load ("report <operation id>",
 	 * "file usage.csv.gz"); never a URL with a signature.  May be
@@ -184,14 +184,17 @@ typedef struct {
 
 /** What a load stored (or what a report found). */
 typedef struct {
-	int64_t load_id;                   /**< the committed load, or 0 */
-	uint64_t rows;                     /**< all lines */
-	uint64_t descriptors;              /**< distinct descriptors stored */
-	size_t currency_count;             /**< entries in currencies */
+	int64_t load_id;                    /**< the committed load, or 0 */
+	uint64_t rows;                      /**< all lines */
+	uint64_t descriptors;               /**< distinct descriptors stored */
+	size_t currency_count;              /**< entries in currencies */
 	cb_cost_currency_total *currencies; /**< ordered by code; owned */
 } cb_cost_totals;
 
-#define CB_COST_TOTALS_INIT { 0, 0, 0, 0, NULL }
+#define CB_COST_TOTALS_INIT      \
+	{                        \
+		0, 0, 0, 0, NULL \
+	}
 
 /** Release what a cb_cost_totals owns and reset it; NULL is a no-op. */
 CB_EXTERN(void) cb_cost_totals_dispose(cb_cost_totals *totals);
@@ -208,16 +211,17 @@ CB_EXTERN(void) cb_cost_totals_dispose(cb_cost_totals *totals);
  *
  * @return 0, CB_ELOCKED, CB_EINVAL (bad key), CB_EDB, CB_ENOMEM.
  */
-CB_EXTERN(int) cb_store_cost_load_begin(cb_cost_load **out, cb_store *store,
-	const cb_cost_load_key *key);
+CB_EXTERN(int)
+cb_store_cost_load_begin(
+	cb_cost_load **out, cb_store *store, const cb_cost_load_key *key);
 
 /**
  * Add one line.  The row's usage date must fall in the key's period
  * (CB_EPARSE naming the row's line otherwise); totals are kept per
  * billing currency.  On failure the load must be aborted.
  */
-CB_EXTERN(int) cb_store_cost_load_row(cb_cost_load *load,
-	const cb_cost_row *row);
+CB_EXTERN(int)
+cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row);
 
 /**
  * Finish: end the streams, check the stored row count and per-currency
@@ -229,8 +233,8 @@ CB_EXTERN(int) cb_store_cost_load_row(cb_cost_load *load,
  * @param[out] out  if not NULL, receives the totals (dispose it).
  * @return 0, CB_EDB, CB_ECONFLICT (stored totals differ from sent).
  */
-CB_EXTERN(int) cb_store_cost_load_commit(cb_cost_load *load,
-	cb_cost_totals *out);
+CB_EXTERN(int)
+cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out);
 
 /** Abandon a load: nothing is stored; frees @p load.  NULL is a no-op. */
 CB_EXTERN(void) cb_store_cost_load_abort(cb_cost_load *load);
@@ -257,10 +261,10 @@ CB_EXTERN(int) cb_costs_by_parse(cb_costs_by *out, const char *text);
 
 /** One group of stored cost; strings borrowed for the callback. */
 typedef struct {
-	const char *key;   /**< the group's value ("" for none), NULL for
-			    * CB_COSTS_BY_NONE; a day is "YYYY-MM-DD" */
-	const char *label; /**< a display name when known (customer name,
-			    * subscription name), else NULL */
+	const char *key;      /**< the group's value ("" for none), NULL for
+			       * CB_COSTS_BY_NONE; a day is "YYYY-MM-DD" */
+	const char *label;    /**< a display name when known (customer name,
+			       * subscription name), else NULL */
 	const char *currency; /**< billing currency */
 	uint64_t rows;
 	cb_money cost;      /**< sum of costInBillingCurrency */
@@ -275,9 +279,9 @@ typedef int (*cb_costs_group_cb)(const cb_costs_group *group, void *payload);
  * every scope, grouped by @p by, with exact sums (numeric in SQL, never
  * a float).  No group at all when nothing is loaded.
  */
-CB_EXTERN(int) cb_store_costs(cb_store *store, const char *period,
-	cb_cost_metric metric, cb_costs_by by, cb_costs_group_cb cb,
-	void *payload);
+CB_EXTERN(int)
+cb_store_costs(cb_store *store, const char *period, cb_cost_metric metric,
+	cb_costs_by by, cb_costs_group_cb cb, void *payload);
 
 CB_END_DECL
 

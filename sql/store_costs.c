@@ -45,6 +45,7 @@
 #include "sql/store_internal.h"
 #include "sql/store_costs_internal.h"
 #include "core/buf.h"
+#include "core/calendar.h"
 #include "core/fault.h"
 #include "core/log.h"
 
@@ -231,51 +232,6 @@ metric_text(cb_cost_metric m)
 	return m == CB_COST_ACTUAL      ? "actual"
 	       : m == CB_COST_AMORTIZED ? "amortized"
 					: NULL;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int32_t
-days_from_civil(int y, int m, int d)
-{
-	int era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + doe - 719468);
-}
-
-/* "YYYY-MM-DD" of days since 1970-01-01. */
-static void
-civil_text(char out[48], int32_t days)
-{
-	long z = (long)days + 719468;
-	long era = (z >= 0 ? z : z - 146096) / 146097;
-	long doe = z - era * 146097;
-	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-	long m = mp < 10 ? mp + 3 : mp - 9;
-
-	snprintf(out, 48, "%04ld-%02ld-%02ld", y + (m <= 2), m, d);
-}
-
-/* "YYYY-MM", year 0001-9999: *year and *month; false otherwise. */
-static bool
-period_parse(const char *s, int *year, int *month)
-{
-	if (s == NULL || strlen(s) != 7 || s[4] != '-')
-		return false;
-	for (int i = 0; i < 7; i++)
-		if (i != 4 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	*year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-		(s[3] - '0');
-	*month = (s[5] - '0') * 10 + (s[6] - '0');
-	return *year >= 1 && *month >= 1 && *month <= 12;
 }
 
 /* First line of a libpq message, without the trailing newline. */
@@ -579,7 +535,7 @@ cb_store_cost_load_begin(
 	if (key->scope == NULL || *key->scope == '\0')
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"cost load: the scope is empty");
-	if (!period_parse(key->period, &year, &month))
+	if (!cb__month_parse(key->period, &year, &month))
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"cost load: period '%.16s' is not YYYY-MM",
 			key->period ? key->period : "");
@@ -599,9 +555,8 @@ cb_store_cost_load_begin(
 	snprintf(load->period_date, sizeof(load->period_date), "%s-01",
 		key->period);
 	load->metric = metric_text(key->metric);
-	load->first_day = days_from_civil(year, month, 1);
-	load->end_day = month == 12 ? days_from_civil(year + 1, 1, 1)
-				    : days_from_civil(year, month + 1, 1);
+	load->first_day = cb__days_from_civil(year, month, 1);
+	load->end_day = load->first_day + cb__days_in_month(year, month);
 
 	if ((error = connect_like(store, &load->lines)) < 0 ||
 		(error = connect_like(store, &load->lines2)) < 0 ||
@@ -921,9 +876,9 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 			"cost load %s: an earlier row failed; abort the load",
 			load->load_id_text);
 	if (row->date < load->first_day || row->date >= load->end_day) {
-		char day[48];
+		char day[CB_DAY_TEXT_MAX];
 
-		civil_text(day, row->date);
+		cb__day_text(day, row->date);
 		return row_error(load,
 			cb__error_set(CB_EPARSE, CB_ERRCLASS_DB,
 				"part %" PRIu32 " line %" PRIu64 ": date %s is "
@@ -1480,7 +1435,7 @@ cb_store_costs(cb_store *store, const char *period, cb_cost_metric metric,
 
 	CB_ASSERT_ARG(store);
 	CB_ASSERT_ARG(cb);
-	if (!period_parse(period, &year, &month))
+	if (!cb__month_parse(period, &year, &month))
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"costs: period '%.16s' is not YYYY-MM",
 			period ? period : "");

@@ -45,6 +45,7 @@
 #include "sql/store_internal.h"
 #include "sql/store_costs_internal.h"
 #include "core/buf.h"
+#include "core/calendar.h"
 #include "core/fault.h"
 #include "core/log.h"
 
@@ -68,8 +69,8 @@
 #define CURRENCIES_MAX 1024
 
 /* Fields of a descriptor tuple and of a line tuple. */
-#define DESC_FIELDS (4 + CB_COST_TEXT_COUNT + CB_COST_DATE_COUNT + 2 + 3)
-#define LINE_FIELDS (8 + CB_COST_AMOUNT_COUNT)
+#define DESC_FIELDS (4 + CB_COST_TEXT_COUNT - 2 + CB_COST_DATE_COUNT + 2 + 2)
+#define LINE_FIELDS (8 + 3 + CB_COST_AMOUNT_COUNT)
 
 /* Column lists of the COPYs, in the order the tuples are encoded: the
  * descriptor's text columns in cb_cost_text_field order, its dates in
@@ -84,18 +85,19 @@ static const char desc_columns[] =
 	"product_order_name, consumed_service, meter_id, meter_name, "
 	"meter_category, meter_subcategory, meter_region, product_id, "
 	"product_name, subscription_id, subscription_name, publisher_type, "
-	"publisher_id, publisher_name, resource_group, resource_id, "
+	"publisher_id, publisher_name, "
 	"resource_location, location, unit_of_measure, charge_type, "
 	"billing_currency, pricing_currency, service_info1, service_info2, "
 	"frequency, term, reservation_id, reservation_name, pricing_model, "
 	"benefit_id, benefit_name, provider, cost_allocation_rule_name, "
 	"billing_period_start, billing_period_end, service_period_start, "
 	"service_period_end, exchange_rate_date, credit_eligible, "
-	"pec_applied, tags, additional_info, extra";
+	"pec_applied, additional_info, extra";
 
 static const char line_columns[] =
 	"billing_account_id, customer_id, period, load_id, part, line, "
-	"descriptor_id, date, quantity, effective_price, unit_price, "
+	"descriptor_id, date, resource_group, resource_id, tags, "
+	"quantity, effective_price, unit_price, "
 	"payg_price, cost_in_billing_currency, cost_in_pricing_currency, "
 	"cost_in_usd, payg_cost_in_billing_currency, payg_cost_in_usd, "
 	"exchange_rate_pricing_to_billing, partner_earned_credit_rate";
@@ -193,7 +195,10 @@ struct currency {
 };
 
 struct cb_cost_load {
-	PGconn *lines, *descs;
+	/* lines: the control connection (lock, swap) and the first of two
+	 * line streams; lines2 the second: the server's side of a COPY is
+	 * the bottleneck, two streams use two cores. */
+	PGconn *lines, *lines2, *descs;
 	char *scope, *source;
 	char period[8];       /* "YYYY-MM" */
 	char period_date[11]; /* "YYYY-MM-01" */
@@ -205,7 +210,8 @@ struct cb_cost_load {
 	bool locked;
 	bool broken; /* a row failed: only abort is possible */
 
-	struct copybuf line_out, desc_out, key, prefix, lower;
+	struct copybuf line_out, line_out2, desc_out, key, prefix, lower;
+	bool to_second; /* the next lines go to the second stream */
 	/* period and load_id fields, the same in every tuple */
 	unsigned char fixed[8 + 12];
 	struct cb_cost_cache *cache;
@@ -226,51 +232,6 @@ metric_text(cb_cost_metric m)
 	return m == CB_COST_ACTUAL      ? "actual"
 	       : m == CB_COST_AMORTIZED ? "amortized"
 					: NULL;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int32_t
-days_from_civil(int y, int m, int d)
-{
-	int era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + doe - 719468);
-}
-
-/* "YYYY-MM-DD" of days since 1970-01-01. */
-static void
-civil_text(char out[48], int32_t days)
-{
-	long z = (long)days + 719468;
-	long era = (z >= 0 ? z : z - 146096) / 146097;
-	long doe = z - era * 146097;
-	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	long mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
-	long m = mp < 10 ? mp + 3 : mp - 9;
-
-	snprintf(out, 48, "%04ld-%02ld-%02ld", y + (m <= 2), m, d);
-}
-
-/* "YYYY-MM", year 0001-9999: *year and *month; false otherwise. */
-static bool
-period_parse(const char *s, int *year, int *month)
-{
-	if (s == NULL || strlen(s) != 7 || s[4] != '-')
-		return false;
-	for (int i = 0; i < 7; i++)
-		if (i != 4 && (s[i] < '0' || s[i] > '9'))
-			return false;
-	*year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-		(s[3] - '0');
-	*month = (s[5] - '0') * 10 + (s[6] - '0');
-	return *year >= 1 && *month >= 1 && *month <= 12;
 }
 
 /* First line of a libpq message, without the trailing newline. */
@@ -508,33 +469,40 @@ clean_leftovers(cb_cost_load *load)
 	return error;
 }
 
-/* BEGIN, create the staging table, start the COPY. */
+/* Create a staging table, outside any transaction: LIKE locks the parent
+ * until commit, and a COPY lasts minutes. */
+static int
+create_staging(cb_cost_load *load, PGconn *conn, const char *table)
+{
+	return ddl(conn, "creating a staging table",
+		"CREATE TABLE chargeback.%s_l%s (LIKE chargeback.%s, "
+		"CHECK (period = '%s' AND load_id = %s))",
+		table, load->load_id_text, table, load->period_date,
+		load->load_id_text);
+}
+
+/* BEGIN and start a COPY into the staging table.  freeze: the only
+ * stream into its table, which it TRUNCATEs in the transaction so that
+ * COPY FREEZE may write the rows frozen; two streams into one table
+ * cannot (the TRUNCATE's lock would serialise them). */
 static int
 start_copy(cb_cost_load *load, PGconn *conn, const char *table,
-	const char *columns, struct copybuf *out)
+	const char *columns, struct copybuf *out, bool freeze)
 {
 	cb_buf cmd = CB_BUF_INIT;
 	PGresult *res = NULL;
 	int error;
 
-	/* Created outside the COPY's transaction: LIKE locks the parent
-	 * until commit, and a COPY lasts minutes.  TRUNCATE in the
-	 * transaction is what lets COPY FREEZE. */
-	if ((error = ddl(conn, "creating a staging table",
-		     "CREATE TABLE chargeback.%s_l%s (LIKE chargeback.%s, "
-		     "CHECK (period = '%s' AND load_id = %s))",
-		     table, load->load_id_text, table, load->period_date,
-		     load->load_id_text)) < 0 ||
-		(error = q(conn, NULL, "starting the staging transaction",
-			 "BEGIN", 0, NULL)) < 0 ||
-		(error = ddl(conn, "emptying a staging table",
-			 "TRUNCATE chargeback.%s_l%s", table,
-			 load->load_id_text)) < 0)
+	if ((error = q(conn, NULL, "starting the staging transaction", "BEGIN",
+		     0, NULL)) < 0 ||
+		(freeze && (error = ddl(conn, "emptying a staging table",
+				    "TRUNCATE chargeback.%s_l%s", table,
+				    load->load_id_text)) < 0))
 		goto done;
 	if ((error = cb__buf_printf(&cmd,
-		     "COPY chargeback.%s_l%s (%s) FROM STDIN (FORMAT binary, "
-		     "FREEZE)",
-		     table, load->load_id_text, columns)) < 0)
+		     "COPY chargeback.%s_l%s (%s) FROM STDIN (FORMAT binary%s)",
+		     table, load->load_id_text, columns,
+		     freeze ? ", FREEZE" : "")) < 0)
 		goto done;
 	res = PQexec(conn, cmd.ptr);
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
@@ -567,7 +535,7 @@ cb_store_cost_load_begin(
 	if (key->scope == NULL || *key->scope == '\0')
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"cost load: the scope is empty");
-	if (!period_parse(key->period, &year, &month))
+	if (!cb__month_parse(key->period, &year, &month))
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"cost load: period '%.16s' is not YYYY-MM",
 			key->period ? key->period : "");
@@ -587,11 +555,11 @@ cb_store_cost_load_begin(
 	snprintf(load->period_date, sizeof(load->period_date), "%s-01",
 		key->period);
 	load->metric = metric_text(key->metric);
-	load->first_day = days_from_civil(year, month, 1);
-	load->end_day = month == 12 ? days_from_civil(year + 1, 1, 1)
-				    : days_from_civil(year, month + 1, 1);
+	load->first_day = cb__days_from_civil(year, month, 1);
+	load->end_day = load->first_day + cb__days_in_month(year, month);
 
 	if ((error = connect_like(store, &load->lines)) < 0 ||
+		(error = connect_like(store, &load->lines2)) < 0 ||
 		(error = connect_like(store, &load->descs)) < 0 ||
 		(error = cb__buf_printf(&load->lock_key,
 			 "chargeback.cost_load\n%s\n%s\n%s", load->scope,
@@ -628,10 +596,15 @@ cb_store_cost_load_begin(
 	p = cb__copy_date(load->fixed, load->first_day);
 	cb__copy_int8(p, load->load_id);
 	if ((error = cb__cost_cache_new(&load->cache, 0)) < 0 ||
+		(error = create_staging(load, load->lines, "cost_line")) < 0 ||
+		(error = create_staging(load, load->descs, "cost_descriptor")) <
+			0 ||
 		(error = start_copy(load, load->lines, "cost_line",
-			 line_columns, &load->line_out)) < 0 ||
+			 line_columns, &load->line_out, false)) < 0 ||
+		(error = start_copy(load, load->lines2, "cost_line",
+			 line_columns, &load->line_out2, false)) < 0 ||
 		(error = start_copy(load, load->descs, "cost_descriptor",
-			 desc_columns, &load->desc_out)) < 0)
+			 desc_columns, &load->desc_out, true)) < 0)
 		goto fail;
 	cb__log(CB_LOG_DEBUG, "store", "cost load %s: %s %s %s started",
 		load->load_id_text, load->scope, load->period, load->metric);
@@ -725,6 +698,16 @@ currency_slot(cb_cost_load *load, const cb_cost_row *row, uint32_t *out)
 	return 0;
 }
 
+/* The resource columns go with the line, not the descriptor: in real
+ * data a descriptor repeats daily for each resource, but a generator (or
+ * a file) that names a new resource on every line would otherwise make
+ * every descriptor distinct, and the store would write each line twice. */
+static bool
+line_text(int field)
+{
+	return field == CB_COST_RESOURCE_GROUP || field == CB_COST_RESOURCE_ID;
+}
+
 /* Encode the descriptor's content (everything but the key fields) into
  * load->key. */
 static int
@@ -732,16 +715,15 @@ encode_descriptor(cb_cost_load *load, const cb_cost_row *row)
 {
 	size_t need = 4 * (CB_COST_TEXT_COUNT + 3) + 8 * CB_COST_DATE_COUNT +
 		      5 * 2 + 3;
-	const cb_cost_text *json[3] = { &row->tags, &row->additional_info,
-		&row->extra };
+	const cb_cost_text *json[2] = { &row->additional_info, &row->extra };
 	signed char flags[2] = { row->credit_eligible, row->pec_applied };
 	unsigned char *p;
 	int error;
 
 	for (int i = 0; i < CB_COST_TEXT_COUNT; i++)
-		if (row->text[i].ptr)
+		if (row->text[i].ptr && !line_text(i))
 			need += row->text[i].len;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		if (json[i]->ptr)
 			need += json[i]->len;
 	if (need > DESCRIPTOR_MAX)
@@ -756,6 +738,8 @@ encode_descriptor(cb_cost_load *load, const cb_cost_row *row)
 	for (int i = 0; i < CB_COST_TEXT_COUNT; i++) {
 		const cb_cost_text *t = &row->text[i];
 
+		if (line_text(i))
+			continue;
 		if (t->ptr)
 			p = cb__copy_text(p, t->ptr, t->len);
 		else if (i == CB_COST_BILLING_ACCOUNT_ID)
@@ -769,7 +753,7 @@ encode_descriptor(cb_cost_load *load, const cb_cost_row *row)
 	for (int i = 0; i < 2; i++)
 		p = flags[i] < 0 ? cb__copy_null(p)
 				 : cb__copy_bool(p, flags[i] != 0);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 2; i++)
 		p = json[i]->ptr ? cb__copy_jsonb(p, json[i]->ptr, json[i]->len)
 				 : cb__copy_null(p);
 	load->key.len = (size_t)(p - load->key.ptr);
@@ -857,11 +841,30 @@ row_error(cb_cost_load *load, int error)
 	return error;
 }
 
+/* Bytes the line's own text columns take (resource group, id, tags). */
+static size_t
+line_text_bytes(const cb_cost_row *row)
+{
+	size_t n = row->tags.ptr ? row->tags.len + 1 : 0;
+
+	for (int i = 0; i < CB_COST_TEXT_COUNT; i++)
+		if (line_text(i) && row->text[i].ptr)
+			n += row->text[i].len;
+	return n;
+}
+
+static unsigned char *
+copy_opt_text(unsigned char *p, const cb_cost_text *t)
+{
+	return t->ptr ? cb__copy_text(p, t->ptr, t->len) : cb__copy_null(p);
+}
+
 int
 cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 {
 	struct cb_cost_cached d;
 	struct currency *cur;
+	struct copybuf *out;
 	unsigned char *p;
 	uint64_t hash;
 	int error;
@@ -873,9 +876,9 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 			"cost load %s: an earlier row failed; abort the load",
 			load->load_id_text);
 	if (row->date < load->first_day || row->date >= load->end_day) {
-		char day[48];
+		char day[CB_DAY_TEXT_MAX];
 
-		civil_text(day, row->date);
+		cb__day_text(day, row->date);
 		return row_error(load,
 			cb__error_set(CB_EPARSE, CB_ERRCLASS_DB,
 				"part %" PRIu32 " line %" PRIu64 ": date %s is "
@@ -898,11 +901,13 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 		return row_error(load, error);
 
 	/* The line. */
-	if ((error = cb__copybuf_reserve(&load->line_out,
+	out = load->to_second ? &load->line_out2 : &load->line_out;
+	if ((error = cb__copybuf_reserve(out,
 		     2 + d.prefix_len + sizeof(load->fixed) + 8 + 12 + 12 + 8 +
+			     3 * 4 + line_text_bytes(row) +
 			     CB_COST_AMOUNT_COUNT * CB_COPY_NUMERIC_MAX)) < 0)
 		return row_error(load, error);
-	p = load->line_out.ptr + load->line_out.len;
+	p = out->ptr + out->len;
 	p = cb__copy_u16(p, LINE_FIELDS);
 	memcpy(p, d.prefix, d.prefix_len);
 	p += d.prefix_len;
@@ -912,11 +917,15 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 	p = cb__copy_int8(p, (int64_t)row->line);
 	p = cb__copy_int8(p, d.id);
 	p = cb__copy_date(p, row->date);
+	p = copy_opt_text(p, &row->text[CB_COST_RESOURCE_GROUP]);
+	p = copy_opt_text(p, &row->text[CB_COST_RESOURCE_ID]);
+	p = row->tags.ptr ? cb__copy_jsonb(p, row->tags.ptr, row->tags.len)
+			  : cb__copy_null(p);
 	for (int i = 0; i < CB_COST_AMOUNT_COUNT; i++)
 		p = row->amount_present[i]
 			    ? cb__copy_numeric(p, row->amounts[i])
 			    : cb__copy_null(p);
-	load->line_out.len = (size_t)(p - load->line_out.ptr);
+	out->len = (size_t)(p - out->ptr);
 
 	/* Totals, exact. */
 	cur = &load->cur[d.currency];
@@ -934,17 +943,58 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 	cur->rows++;
 	load->rows++;
 
-	if ((load->line_out.len >= FLUSH_BYTES &&
-		    (error = flush(load->lines, &load->line_out,
-			     "sending lines")) < 0) ||
-		(load->desc_out.len >= FLUSH_BYTES &&
-			(error = flush(load->descs, &load->desc_out,
-				 "sending descriptors")) < 0))
+	if (out->len >= FLUSH_BYTES) {
+		/* A full buffer goes out, the next lines to the other
+		 * stream. */
+		error = flush(load->to_second ? load->lines2 : load->lines, out,
+			"sending lines");
+		load->to_second = !load->to_second;
+		if (error < 0)
+			return row_error(load, error);
+	}
+	if (load->desc_out.len >= FLUSH_BYTES &&
+		(error = flush(load->descs, &load->desc_out,
+			 "sending descriptors")) < 0)
 		return row_error(load, error);
 	return 0;
 }
 
 /* ---- commit and abort ----------------------------------------------- */
+
+/* The columns reports join and group on: statistics on these only take a
+ * fraction of a whole-table ANALYZE of 60 text columns. */
+static const char analyze_line_columns[] = "customer_id, descriptor_id, date";
+static const char analyze_desc_columns[] =
+	"customer_id, descriptor_id, billing_currency, subscription_id, "
+	"service_family, meter_category, charge_type, publisher_type";
+
+/* Start ANALYZE of a staging table on conn without waiting. */
+static void
+analyze_send(cb_cost_load *load, PGconn *conn, const char *table,
+	const char *columns)
+{
+	char stmt[DDL_MAX];
+
+	snprintf(stmt, sizeof(stmt), "ANALYZE chargeback.%s_l%s (%s)", table,
+		load->load_id_text, columns);
+	if (PQsendQuery(conn, stmt) != 1)
+		cb__log(CB_LOG_WARN, "store", "cost load %s: analyze: %s",
+			load->load_id_text, PQerrorMessage(conn));
+}
+
+/* Collect an analyze_send(); a failure only costs statistics. */
+static void
+analyze_wait(PGconn *conn)
+{
+	PGresult *res;
+
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			cb__log(CB_LOG_WARN, "store", "cost load: analyze: %s",
+				PQresultErrorMessage(res));
+		PQclear(res);
+	}
+}
 
 /* End the COPY on conn; *count receives the rows the server took. */
 static int
@@ -1211,7 +1261,7 @@ int
 cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 {
 	cb_cost_totals totals = CB_COST_TOTALS_INIT;
-	uint64_t lines = 0, descs = 0;
+	uint64_t lines = 0, lines2 = 0, descs = 0;
 	int error;
 
 	CB_ASSERT_ARG(load);
@@ -1224,9 +1274,12 @@ cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 	}
 	if ((error = end_copy(load->lines, &load->line_out, "sending lines",
 		     &lines)) < 0 ||
+		(error = end_copy(load->lines2, &load->line_out2,
+			 "sending lines", &lines2)) < 0 ||
 		(error = end_copy(load->descs, &load->desc_out,
 			 "sending descriptors", &descs)) < 0)
 		goto fail;
+	lines += lines2;
 	cb__fault_point("copy-end");
 	if (lines != load->rows || descs != (uint64_t)load->next_descriptor) {
 		error = cb__error_set(CB_ECONFLICT, CB_ERRCLASS_DB,
@@ -1244,22 +1297,28 @@ cb_store_cost_load_commit(cb_cost_load *load, cb_cost_totals *out)
 		(error = q(load->descs, NULL, "committing the descriptors",
 			 "COMMIT", 0, NULL)) < 0 ||
 		(error = q(load->lines, NULL, "committing the lines", "COMMIT",
+			 0, NULL)) < 0 ||
+		(error = q(load->lines2, NULL, "committing the lines", "COMMIT",
 			 0, NULL)) < 0)
 		goto fail;
 	if (load->ncur > 1)
 		qsort(load->cur, load->ncur, sizeof(*load->cur), cmp_currency);
+	/* Statistics now, not when autovacuum comes by (the reports of the
+	 * month run right after a load), on the two idle connections while
+	 * the totals are checked; the swap's ATTACH waits for them. */
+	analyze_send(load, load->lines2, "cost_line", analyze_line_columns);
+	analyze_send(
+		load, load->descs, "cost_descriptor", analyze_desc_columns);
 	/* Everything that may fail is done before the swap commits. */
-	if ((out && (error = fill_totals(load, &totals)) < 0) ||
-		(error = verify(load)) < 0 || (error = swap(load)) < 0)
+	error = out ? fill_totals(load, &totals) : 0;
+	if (error == 0)
+		error = verify(load);
+	if (error == 0)
+		error = swap(load);
+	analyze_wait(load->lines2);
+	analyze_wait(load->descs);
+	if (error < 0)
 		goto fail;
-
-	/* Committed.  Statistics now, not when autovacuum comes by: the
-	 * reports of this month run right after a load. */
-	if (ddl(load->lines, "analyzing the new load",
-		    "ANALYZE chargeback.cost_line_l%s, "
-		    "chargeback.cost_descriptor_l%s",
-		    load->load_id_text, load->load_id_text) < 0)
-		cb__log(CB_LOG_WARN, "store", "%s", cb_error_last()->message);
 	cb__log(CB_LOG_DEBUG, "store",
 		"cost load %s: committed %" PRIu64 " lines, %" PRId64
 		" descriptors (cache cleared %zu times)",
@@ -1303,6 +1362,7 @@ load_discard(cb_cost_load *load)
 	if (load == NULL)
 		return;
 	cancel(load->descs);
+	cancel(load->lines2);
 	cancel(load->lines);
 	if (load->load_id && load->lines &&
 		PQstatus(load->lines) == CONNECTION_OK) {
@@ -1335,11 +1395,14 @@ load_free(cb_cost_load *load)
 		return;
 	if (load->lines)
 		PQfinish(load->lines);
+	if (load->lines2)
+		PQfinish(load->lines2);
 	if (load->descs)
 		PQfinish(load->descs);
 	PQclear(load->customers);
 	cb__cost_cache_free(load->cache);
 	cb__copybuf_dispose(&load->line_out);
+	cb__copybuf_dispose(&load->line_out2);
 	cb__copybuf_dispose(&load->desc_out);
 	cb__copybuf_dispose(&load->key);
 	cb__copybuf_dispose(&load->prefix);
@@ -1372,7 +1435,7 @@ cb_store_costs(cb_store *store, const char *period, cb_cost_metric metric,
 
 	CB_ASSERT_ARG(store);
 	CB_ASSERT_ARG(cb);
-	if (!period_parse(period, &year, &month))
+	if (!cb__month_parse(period, &year, &month))
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"costs: period '%.16s' is not YYYY-MM",
 			period ? period : "");

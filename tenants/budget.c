@@ -17,6 +17,7 @@
 #include "chargeback/budget.h"
 #include "core/arm.h"
 #include "core/buf.h"
+#include "core/calendar.h"
 #include "core/json.h"
 #include "tenants/select.h"
 #include "tenants/session.h"
@@ -306,16 +307,6 @@ as_of_month(const char *as_of, int *y, int *m)
 	return 0;
 }
 
-static int
-days_in_month(int y, int m)
-{
-	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-
-	return d[m - 1] +
-	       (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-}
-
 struct query_sum {
 	cb_money sum;
 	char currency[8];
@@ -447,7 +438,7 @@ history_sum(cb_budget_plan *plan, const char *scope, int months, int ay, int am,
 		"\"to\":\"%04d-%02d-%02dT00:00:00Z\"},"
 		"\"dataset\":{\"granularity\":\"None\",\"aggregation\":"
 		"{\"totalCost\":{\"name\":\"Cost\",\"function\":\"Sum\"}}}}",
-		fy, fm, ly, lm, days_in_month(ly, lm));
+		fy, fm, ly, lm, cb__days_in_month(ly, lm));
 	error = cb__arm_query(
 		plan->sess->arm, path, QUERY_API_VERSION, body, query_page, &q);
 	if (error < 0)

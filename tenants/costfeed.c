@@ -3,6 +3,7 @@
  * (tenants/costfeed.h).
  */
 #include "core/common.h"
+#include "core/calendar.h"
 #include "core/fault.h"
 #include "tenants/costfeed.h"
 
@@ -11,68 +12,18 @@
 /* Progress is reported about this often (bytes of input). */
 #define TICK_BYTES (256u * 1024u)
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's
- * days_from_civil). */
-static int32_t
-days_from_civil(int y, unsigned m, unsigned d)
-{
-	int era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + (int)doe - 719468);
-}
-
-void
-cb__day_format(char out[16], int32_t days)
-{
-	int z = days + 719468;
-	int era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int y = (int)yoe + era * 400;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	unsigned d = doy - (153 * mp + 2) / 5 + 1;
-	unsigned m = mp < 10 ? mp + 3 : mp - 9;
-
-	snprintf(out, 16, "%04d-%02u-%02u", y + (m <= 2), m % 100u, d % 100u);
-}
-
-static bool
-all_digits(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
-
 int
 cb__period_days(const char *period, int32_t *first, int32_t *last)
 {
 	int y, m;
 
-	if (period == NULL || strlen(period) != 7 || period[4] != '-' ||
-		!all_digits(period, 4) || !all_digits(period + 5, 2))
-		goto bad;
-	y = (period[0] - '0') * 1000 + (period[1] - '0') * 100 +
-	    (period[2] - '0') * 10 + (period[3] - '0');
-	m = (period[5] - '0') * 10 + (period[6] - '0');
-	if (y < 1970 || m < 1 || m > 12)
-		goto bad;
-	*first = days_from_civil(y, (unsigned)m, 1);
-	*last = (m == 12 ? days_from_civil(y + 1, 1, 1)
-			 : days_from_civil(y, (unsigned)m + 1, 1)) -
-		1;
+	if (!cb__month_parse(period, &y, &m))
+		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
+			"period '%s' is not a month YYYY-MM",
+			period ? period : "");
+	*first = cb__days_from_civil(y, m, 1);
+	*last = *first + cb__days_in_month(y, m) - 1;
 	return 0;
-bad:
-	return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
-		"period '%s' is not a month YYYY-MM", period ? period : "");
 }
 
 int
@@ -132,7 +83,7 @@ map_header(cb__costfeed *f)
 static int
 check_row(const cb__costfeed *f, const cb_cost_row *row)
 {
-	char day[16];
+	char day[CB_DAY_TEXT_MAX];
 
 	if (row->text[CB_COST_BILLING_CURRENCY].ptr == NULL ||
 		row->text[CB_COST_BILLING_CURRENCY].len == 0)
@@ -145,7 +96,7 @@ check_row(const cb__costfeed *f, const cb_cost_row *row)
 			f->source, (unsigned long long)row->line);
 	if (row->date >= f->first_day && row->date <= f->last_day)
 		return 0;
-	cb__day_format(day, row->date);
+	cb__day_text(day, row->date);
 	return cb__error_set(CB_EPARSE, CB_ERRCLASS_CSV,
 		"%s:%llu: column date: %s is outside the period %s", f->source,
 		(unsigned long long)row->line, day, f->period);

@@ -48,7 +48,4 @@ void cb__costfeed_dispose(cb__costfeed *f);
 /* "YYYY-MM" -> the first and last day of the month; CB_EINVAL if bad. */
 int cb__period_days(const char *period, int32_t *first, int32_t *last);
 
-/* Days since 1970-01-01 -> "YYYY-MM-DD" (out holds 11 bytes). */
-void cb__day_format(char out[16], int32_t days);
-
 #endif

@@ -26,6 +26,7 @@
 #include "core/common.h"
 
 #include "tenants/costfile.h"
+#include "core/calendar.h"
 #include "tenants/costjson.h"
 
 #include <inttypes.h>
@@ -316,21 +317,6 @@ text_error(const cb__costfile *cf, const cb_csv_row *row, uint32_t col,
 
 /* ---- dates -------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (H. Hinnant's
- * days_from_civil). */
-static int32_t
-days_from_civil(int y, int m, int d)
-{
-	int era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (int32_t)(era * 146097 + doe - 719468);
-}
-
 static int
 digits(const char *p, size_t n, int *out)
 {
@@ -419,7 +405,7 @@ date_parse(const char *p, size_t n, int32_t *out)
 		(m == 2 && d == 29 &&
 			!(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
 		return DATE_IMPOSSIBLE;
-	*out = days_from_civil(y, m, d);
+	*out = cb__days_from_civil(y, m, d);
 	return DATE_OK;
 }
 

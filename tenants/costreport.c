@@ -21,6 +21,7 @@
 #include "core/common.h"
 
 #include "core/buf.h"
+#include "core/calendar.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "tenants/costreport.h"
@@ -112,28 +113,6 @@ costreport_num(const char *s, size_t n)
 	return v;
 }
 
-/* "YYYY-MM" -> year and month; false when malformed. */
-static bool
-costreport_month(const char *p, int *y, int *m)
-{
-	if (strlen(p) != 7 || !costreport_digits(p, 4) || p[4] != '-' ||
-		!costreport_digits(p + 5, 2))
-		return false;
-	*y = costreport_num(p, 4);
-	*m = costreport_num(p + 5, 2);
-	return *y >= 1970 && *m >= 1 && *m <= 12;
-}
-
-static int
-costreport_days_in_month(int y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-		31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* The request body into out: metric and one of timePeriod, invoiceId or
  * billingPeriod. */
 static int
@@ -151,7 +130,7 @@ costreport_body(cb_buf *out, const cb__costreport_request *req)
 			"cost details report for %s: give exactly one of a "
 			"period, an invoice id or a billing period",
 			req->scope);
-	if (req->period && !costreport_month(req->period, &y, &m))
+	if (req->period && !cb__month_parse(req->period, &y, &m))
 		return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
 			"cost details report for %s: period '%.20s' is not "
 			"YYYY-MM",
@@ -179,11 +158,11 @@ costreport_body(cb_buf *out, const cb__costreport_request *req)
 		req->metric == CB_COST_AMORTIZED ? "AmortizedCost"
 						 : "ActualCost");
 	if (error == 0 && req->period) {
-		/* costreport_month() bounds y to 4 digits, m to 1..12. */
+		/* cb__month_parse() bounds y to 4 digits, m to 1..12. */
 		snprintf(start, sizeof(start), "%04d-%02d-01", y % 10000,
 			m % 100);
-		snprintf(end, sizeof(end), "%04d-%02d-%02d", y % 10000,
-			m % 100, costreport_days_in_month(y, m) % 100);
+		snprintf(end, sizeof(end), "%04d-%02d-%02d", y % 10000, m % 100,
+			cb__days_in_month(y, m) % 100);
 		if ((error = cb__json_set_string(
 			     doc, root, "timePeriod.start", start)) == 0)
 			error = cb__json_set_string(

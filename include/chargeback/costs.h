@@ -4,10 +4,10 @@
  *
  * A cost line (one row of a Cost Details report or a Cost Management
  * export) is split in two when stored: its *line* part (usage day,
- * quantity, prices, amounts) and its *descriptor*: every other column
- * (meter, subscription, customer, resource, tags, ...), which repeats
- * across the days and lines of a month and is stored once per distinct
- * value (DESIGN.md "Streaming, bounded memory"; sql/migrations/005).
+ * resource group, resource id, tags, quantity, prices, amounts) and its
+ * *descriptor*: every other column (meter, subscription, customer,
+ * invoice, ...), which repeats across the days and lines of a month and
+ * is stored once per distinct value (sql/migrations/005_costs.sql).
  *
  * A load is keyed by (scope, period, metric) and replaces that period
  * whole in one transaction (DESIGN.md "Idempotent and crash-safe").

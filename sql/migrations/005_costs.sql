@@ -6,8 +6,9 @@
 -- line (the meter, subscription, customer, resource, tags...), so a line
 -- is stored in two parts:
 --
--- * cost_line: what changes per line - the usage day and the eleven exact
---   amounts - plus the id of its descriptor;
+-- * cost_line: what changes per line - the usage day, the resource (group,
+--   id, tags) and the eleven exact amounts - plus the id of its
+--   descriptor;
 -- * cost_descriptor: everything else, once per distinct value within a
 --   load (the loader de-duplicates in memory; a repeat it no longer
 --   remembers just gets a second id, so correctness never depends on it).
@@ -107,6 +108,13 @@ CREATE TABLE chargeback.cost_line (
   line bigint NOT NULL,
   descriptor_id bigint NOT NULL,
   date date NOT NULL,       -- the usage day
+  -- The resource is kept with the line: a file that names a new
+  -- resource on every line would otherwise make every descriptor
+  -- distinct.  tags: the file's JSON object (Azure's brace-less
+  -- fragment comes wrapped in {}).
+  resource_group text,
+  resource_id text,
+  tags jsonb,
   quantity numeric,
   effective_price numeric,
   unit_price numeric,
@@ -123,9 +131,8 @@ CREATE TABLE chargeback.cost_line (
 -- The descriptor part: every column of a line but the day and amounts,
 -- named after the MPA schema (azure-api-notes.md e.1) in snake case, in
 -- the order of cb_cost_text_field.  billing_account_id is the line's
--- billingAccountId ('' when absent).  tags and additional_info are the
--- file's JSON objects (tags written as Azure's brace-less fragment come
--- wrapped in {}); extra holds the columns this table does not model, as
+-- billingAccountId ('' when absent).  additional_info is the file's JSON
+-- object; extra holds the columns this table does not model, as
 -- {"header as written": "text"}, so nothing a partner may need later is
 -- thrown away.
 CREATE TABLE chargeback.cost_descriptor (
@@ -164,8 +171,6 @@ CREATE TABLE chargeback.cost_descriptor (
   publisher_type text,
   publisher_id text,
   publisher_name text,
-  resource_group text,
-  resource_id text,
   resource_location text,
   location text,
   unit_of_measure text,
@@ -190,7 +195,6 @@ CREATE TABLE chargeback.cost_descriptor (
   exchange_rate_date date,
   credit_eligible boolean,  -- isAzureCreditEligible
   pec_applied boolean,      -- partnerEarnedCreditApplied
-  tags jsonb,
   additional_info jsonb,
   extra jsonb,
   PRIMARY KEY (customer_id, period, load_id, descriptor_id)
@@ -210,15 +214,15 @@ SELECT k.scope, k.metric, l.billing_account_id, l.customer_id, l.period,
   d.product_order_name, d.consumed_service, d.meter_id, d.meter_name,
   d.meter_category, d.meter_subcategory, d.meter_region, d.product_id,
   d.product_name, d.subscription_id, d.subscription_name,
-  d.publisher_type, d.publisher_id, d.publisher_name, d.resource_group,
-  d.resource_id, d.resource_location, d.location, d.unit_of_measure,
+  d.publisher_type, d.publisher_id, d.publisher_name, l.resource_group,
+  l.resource_id, d.resource_location, d.location, d.unit_of_measure,
   d.charge_type, d.billing_currency, d.pricing_currency,
   d.service_info1, d.service_info2, d.frequency, d.term,
   d.reservation_id, d.reservation_name, d.pricing_model, d.benefit_id,
   d.benefit_name, d.provider, d.cost_allocation_rule_name,
   d.billing_period_start, d.billing_period_end, d.service_period_start,
   d.service_period_end, d.exchange_rate_date, d.credit_eligible,
-  d.pec_applied, d.tags, d.additional_info, d.extra,
+  d.pec_applied, l.tags, d.additional_info, d.extra,
   l.quantity, l.effective_price, l.unit_price, l.payg_price,
   l.cost_in_billing_currency, l.cost_in_pricing_currency, l.cost_in_usd,
   l.payg_cost_in_billing_currency, l.payg_cost_in_usd,

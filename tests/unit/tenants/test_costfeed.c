@@ -5,6 +5,7 @@
  */
 #include "core/common.h"
 
+#include "core/calendar.h"
 #include "tenants/costfeed.h"
 
 #include <stdio.h>
@@ -17,12 +18,12 @@ static void
 expect_period(const char *period, const char *first, const char *last)
 {
 	int32_t a = 0, b = 0;
-	char text[16];
+	char text[CB_DAY_TEXT_MAX];
 
 	assert_int_equal(cb__period_days(period, &a, &b), 0);
-	cb__day_format(text, a);
+	cb__day_text(text, a);
 	assert_string_equal(text, first);
-	cb__day_format(text, b);
+	cb__day_text(text, b);
 	assert_string_equal(text, last);
 }
 

@@ -112,6 +112,15 @@ run --dsn "$DSN" --output json ingest --period $P --file "$TEST_TMP/oct.csv.gz"
 expect_status 0
 check "gzip totals" "$(json_sums)" "$want1"
 
+# A gzip file cut short is an error, not a shorter month.
+head -c 20000 "$TEST_TMP/oct.csv.gz" >"$TEST_TMP/cut.csv.gz"
+run --dsn "$DSN" ingest --period $P --file "$TEST_TMP/cut.csv.gz"
+expect_status 1
+expect_stderr <<EOF
+chargeback: ingest: files actual: $TEST_TMP/cut.csv.gz: the gzip stream is truncated
+EOF
+check "cut gzip keeps the period" "$(store_sums files actual)" "$want1"
+
 # A re-priced month replaces the old one.
 run --dsn "$DSN" ingest --period $P --file "$F2"
 expect_status 0

@@ -34,7 +34,8 @@ const struct cli_opt cli_ingest_opts[] = {
 		"reports: this ARM scope only; files: the load's name "
 		"(default files)" },
 	{ OPT_INVOICE, 0, "invoice", "ID",
-		"reports: the lines of this invoice" },
+		"reports: the lines of this invoice, a load of its own (at "
+		"--scope's billing profile, else each profile sync recorded)" },
 	{ OPT_BILLING_PERIOD, 0, "billing-period", "YYYYMM",
 		"reports: by billing period instead of the month's days" },
 	CLI_OPT_HELP_ENTRY,

@@ -260,21 +260,43 @@ files_source(const cb_ingest_options *o)
 
 typedef int (*fill_fn)(struct run *r, cb_ingest_load *l);
 
+/* The load's key scope: the report's scope, or the files' name.  An
+ * invoice's or a billing period's lines are only part of the month, so
+ * they are loads of their own, never replacing the month's. */
+static int
+key_scope(cb_buf *out, const struct run *r, const cb_ingest_load *l)
+{
+	const cb_ingest_options *o = r->opts;
+
+	if (o->file_count == 0 && o->invoice_id)
+		return cb__buf_printf(
+			out, "%s invoice %s", l->scope, o->invoice_id);
+	if (o->file_count == 0 && o->billing_period)
+		return cb__buf_printf(out, "%s billing period %s", l->scope,
+			o->billing_period);
+	return cb__buf_puts(out, l->scope);
+}
+
 /* Begin the key's load, fill it, commit it; a CB_ECONFLICT from fill
  * (a report's links expired mid-download) starts the load over. */
 static int
 run_load(struct run *r, cb_ingest_load *l, const char *source, fill_fn fill)
 {
-	cb_cost_load_key key = { l->scope, r->opts->period, l->metric, source };
+	cb_cost_load_key key = { NULL, r->opts->period, l->metric, source };
+	cb_buf name = CB_BUF_INIT;
 	cb_cost_load *load = NULL;
 	int error, attempt = 0;
 
-	if ((l->source = cb__strdup(source)) == NULL)
-		return load_failed(r, l, CB_ENOMEM);
+	if ((l->source = cb__strdup(source)) == NULL ||
+		key_scope(&name, r, l) < 0) {
+		error = CB_ENOMEM;
+		goto done;
+	}
+	key.scope = name.ptr;
 	do {
 		if ((error = cb_store_cost_load_begin(&load, r->store, &key)) <
 			0)
-			return load_failed(r, l, error);
+			goto done;
 		error = cb__costfeed_init(&r->feed, load, r->opts->period);
 		r->feed.tick = tick;
 		r->feed.tick_payload = r;
@@ -286,14 +308,13 @@ run_load(struct run *r, cb_ingest_load *l, const char *source, fill_fn fill)
 			load = NULL;
 		}
 	} while (error == CB_ECONFLICT && ++attempt <= MAX_RESTARTS);
-	if (error < 0)
-		return load_failed(r, l, error);
-	if (l->no_data)
-		return 0;
-	report_progress(r, "committing");
-	if ((error = cb_store_cost_load_commit(load, &l->totals)) < 0)
-		return load_failed(r, l, error);
-	return 0;
+	if (error == 0 && load) {
+		report_progress(r, "committing");
+		error = cb_store_cost_load_commit(load, &l->totals);
+	}
+done:
+	cb_buf_dispose(&name);
+	return error < 0 ? load_failed(r, l, error) : 0;
 }
 
 static int
@@ -498,6 +519,26 @@ report_load(struct run *r, const char *scope, cb_cost_metric metric,
 	return 0;
 }
 
+/* Azure reports an invoice at billing profile (or customer) scope only:
+ * an account's invoice is looked for in each of its profiles. */
+static int
+invoice_loads(struct run *r, const char *scope, cb_cost_metric metric)
+{
+	struct narrower n = { r, scope, metric, 0 };
+	int error;
+
+	r->progress.load_count--;
+	error = cb_store_billing_profiles(
+		r->store, strrchr(scope, '/') + 1, profile_load, &n);
+	if (error == 0 && n.count == 0)
+		error = cb__error_set(CB_ENOTFOUND, CB_ERRCLASS_CONFIG,
+			"%s: no billing profile known to look for invoice %s "
+			"in: run 'chargeback sync' first, or give --scope "
+			"with the invoice's billing profile",
+			scope, r->opts->invoice_id);
+	return error;
+}
+
 static int
 run_reports(struct run *r, const cb_config *cfg)
 {
@@ -517,7 +558,11 @@ run_reports(struct run *r, const cb_config *cfg)
 	for (const char *s = scopes.ptr; s < end && error == 0;
 		s += strlen(s) + 1)
 		for (int m = 0; m < 2 && error == 0; m++)
-			if (metrics & (1u << m))
+			if (!(metrics & (1u << m)))
+				continue;
+			else if (r->opts->invoice_id && !r->opts->scope)
+				error = invoice_loads(r, s, (cb_cost_metric)m);
+			else
 				error = report_load(r, s, (cb_cost_metric)m,
 					r->opts->scope == NULL);
 done:

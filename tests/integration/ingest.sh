@@ -112,6 +112,15 @@ run --dsn "$DSN" --output json ingest --period $P --file "$TEST_TMP/oct.csv.gz"
 expect_status 0
 check "gzip totals" "$(json_sums)" "$want1"
 
+# A gzip file cut short is an error, not a shorter month.
+head -c 20000 "$TEST_TMP/oct.csv.gz" >"$TEST_TMP/cut.csv.gz"
+run --dsn "$DSN" ingest --period $P --file "$TEST_TMP/cut.csv.gz"
+expect_status 1
+expect_stderr <<EOF
+chargeback: ingest: files actual: $TEST_TMP/cut.csv.gz: the gzip stream is truncated
+EOF
+check "cut gzip keeps the period" "$(store_sums files actual)" "$want1"
+
 # A re-priced month replaces the old one.
 run --dsn "$DSN" ingest --period $P --file "$F2"
 expect_status 0
@@ -274,6 +283,24 @@ check "report amortized" "$(json_sums 1)" "$want_amortized"
 check "report actual store" "$(store_sums "$SCOPE" actual)" "$want_actual"
 check "report amortized store" "$(store_sums "$SCOPE" amortized)" "$want_amortized"
 check "report source" "$(jq -r '.loads[0].source' "$TEST_TMP/stdout" | cut -c1-7)" "report "
+
+# An invoice's lines are a load of their own: the month's load of the
+# account stays as it was.
+# Azure reports an invoice at billing profile scope only; without
+# --scope the profiles sync recorded are asked (none here).
+INVOICE=$(awk -F, 'NR == 2 { print $1 }' "$TEST_TMP/actual.csv")
+PROFILE=$SCOPE/billingProfiles/$(awk -F, 'NR == 2 { print $5 }' "$TEST_TMP/actual.csv")
+awk -F, -v inv="$INVOICE" 'NR == 1 || $1 == inv' "$TEST_TMP/actual.csv" >"$TEST_TMP/invoice.csv"
+run --dsn "$DSN" --output json ingest --period $P --invoice "$INVOICE" --scope "$PROFILE"
+expect_status 0
+check "invoice totals" "$(json_sums)" "$(raw_sums "$TEST_TMP/invoice.csv")"
+check "invoice store" "$(store_sums "$PROFILE invoice $INVOICE" actual)" "$(raw_sums "$TEST_TMP/invoice.csv")"
+check "month kept" "$(store_sums "$SCOPE" actual)" "$want_actual"
+run --dsn "$DSN" ingest --period $P --invoice "$INVOICE"
+expect_status 1
+expect_stderr <<EOF
+chargeback: ingest: $SCOPE: no billing profile known to look for invoice $INVOICE in: run 'chargeback sync' first, or give --scope with the invoice's billing profile
+EOF
 
 # A customer scope per fault case: Azure allows two reports a minute per
 # scope, and chargeback's limiter keeps to it.

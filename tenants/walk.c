@@ -22,7 +22,7 @@
  * turn a page at a time (so the snapshot keeps ARM's order), and every
  * customers page starts its customers' two calls as it arrives.  The
  * per-customer calls, 2N of them, are the bulk; they never wait for the
- * rest of a list, and the lists cost no time of their own.
+ * rest of a list, and the lists cost next to no time of their own.
  *
  * The executor's queue is first in, first out, so customers' calls are fed
  * to it a few at a time (a window of twice the concurrency) as answers
@@ -40,8 +40,8 @@
  *
  * Any failure stops the walk: the executor is aborted, the first error is
  * kept (callbacks of other requests would overwrite the per-thread one)
- * and returned with the customer it concerns, and no snapshot is handed
- * out, so the store keeps the previous complete one.
+ * and returned with the account or customer it concerns, and no snapshot
+ * is handed out, so the store keeps the previous complete one.
  */
 #include "core/common.h"
 
@@ -1257,6 +1257,7 @@ cb_sync_walk(cb_sync_snapshot **out, const cb_config *cfg,
 {
 	cb_sync_options dflt = CB_SYNC_OPTIONS_INIT;
 	struct walk w = { 0 };
+	unsigned parallel;
 	cb_ratelimit_stats st;
 	struct timespec t0, t1;
 	int error;
@@ -1269,14 +1270,16 @@ cb_sync_walk(cb_sync_snapshot **out, const cb_config *cfg,
 	CB_ASSERT_ARG(options->concurrency <= CB_SYNC_CONCURRENCY_MAX);
 	CB_ASSERT_ARG(options->billing_account_count == 0 ||
 		      options->billing_accounts != NULL);
+	parallel = options->concurrency > 0
+			   ? options->concurrency
+			   : (unsigned)cb_config_http(cfg)->max_parallel;
 	w.progress = progress;
 	w.payload = payload;
 	w.pending_tail = &w.pending;
-	w.window =
-		2 *
-		(options->concurrency > 0
-				? options->concurrency
-				: (unsigned)cb_config_http(cfg)->max_parallel);
+	/* Customers' calls in the executor: a slot's worth queued behind
+	 * those in flight keeps every slot busy, and a list page behind
+	 * them waits about one answer's time. */
+	w.window = 2 * (size_t)parallel;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((w.snap = cb__calloc(1, sizeof(*w.snap))) == NULL)
 		return CB_ENOMEM;

@@ -13,24 +13,42 @@
  *   per customer               policies/default (1) and Consumption
  *                              budgets (1 page each in practice)
  * so about 1 + A + 2M + 2N requests when every list fits a page, plus
- * retries.  The per-customer calls, 2N of them, are the bulk: they run
- * concurrently (options.concurrency in flight) through core/http's
- * executor, paced by the session's rate limiter at ARM's refill rate.
+ * retries.
  *
- * The per-customer requests are prepared (bearer token included) outside
- * the executor, in batches, because a token refresh is itself an HTTP call
- * and the executor cannot be re-entered from a completion callback.  A
- * budgets nextLink found in a callback is kept for the next batch.
+ * Everything after the accounts runs as one pipeline through core/http's
+ * executor (options.concurrency in flight, paced by the session's rate
+ * limiter at ARM's refill rate): three listing chains, profiles, customers
+ * and billing subscriptions, start together, each walking the accounts in
+ * turn a page at a time (so the snapshot keeps ARM's order), and every
+ * customers page starts its customers' two calls as it arrives.  The
+ * per-customer calls, 2N of them, are the bulk; they never wait for the
+ * rest of a list, and the lists cost next to no time of their own.
+ *
+ * The executor's queue is first in, first out, so customers' calls are fed
+ * to it a few at a time (a window of twice the concurrency) as answers
+ * come back: a list's next page queued behind thousands of them would make
+ * the list chains, 150 pages for 5,000 customers, the walk's critical
+ * path.
+ *
+ * Requests are prepared (bearer token included) in completion callbacks,
+ * which may not make an HTTP call, and a token refresh is one.  So the
+ * walk takes the token outside the executor and prepares requests in
+ * callbacks only while core/auth will hand out that cached token without a
+ * refresh; past that point work waits until the executor drains, and the
+ * next round starts with a fresh token.  A walk within a token's life (an
+ * hour, the refresh margin aside) is one round.
  *
  * Any failure stops the walk: the executor is aborted, the first error is
  * kept (callbacks of other requests would overwrite the per-thread one)
- * and returned with the customer it concerns, and no snapshot is handed
- * out, so the store keeps the previous complete one.
+ * and returned with the account or customer it concerns, and no snapshot
+ * is handed out, so the store keeps the previous complete one.
  */
 #include "core/common.h"
 
+#include "core/auth.h"
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/token_cache.h"
 #include "tenants/session.h"
 
 #include <stdarg.h>
@@ -45,22 +63,10 @@
 #define CONSUMPTION_API "2024-08-01"
 #define ACCOUNTS        "/providers/Microsoft.Billing/billingAccounts"
 
-/* Requests prepared and submitted per executor run: large enough that the
- * run's tail (its last few requests in flight alone) is a small share of
- * it, small enough that tokens stay fresh and memory flat. */
-#define WALK_BATCH 512
-
-enum job_kind { JOB_POLICY, JOB_BUDGETS };
-
-struct job {
-	struct walk *w;
-	size_t customer; /* index in snap->customers */
-	enum job_kind kind;
-	char *url;        /* the request, or the nextLink to follow; owned */
-	struct job *next; /* in walk.pending */
-	struct cb_arm_request req;
-	cb_http_response resp;
-};
+/* Callbacks stop preparing requests this long before core/auth would
+ * refresh the token: the credential's clock counts whole seconds, and a
+ * request prepared in the last one must not be the one that refreshes. */
+#define WALK_TOKEN_SLACK 10
 
 struct saved_error {
 	int code, klass, status;
@@ -73,10 +79,20 @@ struct walk {
 	cb_sync_snapshot *snap;
 	size_t cap_accounts, cap_profiles, cap_customers, cap_subs, cap_budgets;
 	const char *account; /* the account being listed; borrowed */
-	/* customers sorted by (account, id) */
+	/* customers sorted by (account, id), once all are listed */
 	const cb_sync_customer **by_id;
 	unsigned char *open; /* per customer: jobs not yet done */
-	struct job *pending; /* budgets pages still to fetch */
+	size_t cap_open;
+	size_t next_customer; /* the first whose calls are not started */
+	size_t customer_jobs; /* per-customer jobs in the executor */
+	size_t window;        /* most customer_jobs: 2 x max_parallel */
+	/* Jobs waiting for the next round (a fresh token), in order. */
+	struct job *pending, **pending_tail;
+	int64_t token_until; /* callbacks prepare requests until then */
+	/* In a completion callback, from cb__http_run or from the
+	 * cb__http_send of a token refresh (which runs queued requests
+	 * too): no HTTP call may be made. */
+	bool in_callback;
 	size_t customers_done;
 	cb_sync_progress_fn progress;
 	void *payload;
@@ -432,23 +448,6 @@ done:
 	return error;
 }
 
-static int
-list(struct walk *w, const char *account, const char *what, cb_arm_item_fn each)
-{
-	cb_buf path = CB_BUF_INIT;
-	int error;
-
-	w->account = account;
-	if ((error = cb__buf_printf(&path, ACCOUNTS "/%s/%s", account, what)) <
-		0)
-		return error;
-	error = cb__arm_list(w->sess->arm, path.ptr, BILLING_API, each, w);
-	cb_buf_dispose(&path);
-	if (error < 0)
-		return walk_fail("billing account %s", account);
-	return 0;
-}
-
 /* ---- look-ups ------------------------------------------------------ */
 
 static int
@@ -471,8 +470,7 @@ index_customers(struct walk *w)
 
 	if (n == 0)
 		return 0;
-	if ((w->by_id = cb__calloc(n, sizeof(*w->by_id))) == NULL ||
-		(w->open = cb__calloc(n, 1)) == NULL)
+	if ((w->by_id = cb__calloc(n, sizeof(*w->by_id))) == NULL)
 		return CB_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		w->by_id[i] = &s->customers[i];
@@ -570,7 +568,7 @@ check_references(struct walk *w)
 	return 0;
 }
 
-/* ---- per-customer calls -------------------------------------------- */
+/* ---- progress ------------------------------------------------------ */
 
 static void
 report(struct walk *w, const char *phase)
@@ -590,15 +588,353 @@ report(struct walk *w, const char *phase)
 	w->progress(&p, w->payload);
 }
 
+/* ---- jobs: every request after the accounts ------------------------ */
+
+enum job_kind {
+	JOB_PROFILES, /* account listings, each a chain over the accounts */
+	JOB_CUSTOMERS,
+	JOB_SUBSCRIPTIONS,
+	JOB_POLICY, /* per customer */
+	JOB_BUDGETS
+};
+
+#define JOB_IS_LIST(kind) ((kind) <= JOB_SUBSCRIPTIONS)
+
+/* The account-level lists. */
+static const struct {
+	const char *what;    /* below billingAccounts/{account}/ */
+	cb_arm_item_fn item; /* adds one element to the snapshot */
+	bool mpa_only;       /* only accounts whose customers are walked */
+} list_kinds[] = {
+	[JOB_PROFILES] = { "billingProfiles", profile_item, false },
+	[JOB_CUSTOMERS] = { "customers?$expand=resellers", customer_item,
+		true },
+	[JOB_SUBSCRIPTIONS] = { "billingSubscriptions", subscription_item,
+		true },
+};
+
+struct seen_link {
+	uint64_t hash; /* FNV-1a of link */
+	char *link;    /* owned */
+};
+
+struct job {
+	struct walk *w;
+	enum job_kind kind;
+	size_t index;   /* the account listed, or the customer */
+	char *url;      /* the page to fetch; owned */
+	unsigned pages; /* of this listing, fetched */
+	/* The links of this listing, kept once it has a second page, so a
+	 * server that loops is an error rather than an endless walk. */
+	struct seen_link *seen;
+	size_t seen_count, seen_cap;
+	struct job *next; /* in walk.pending */
+	cb_http_response resp;
+};
+
+static void job_done(int http_error, cb_http_response *resp, void *payload);
+
+/* Forget the links of the listing done (a new one starts). */
+static void
+job_forget(struct job *j)
+{
+	for (size_t i = 0; i < j->seen_count; i++)
+		cb__free(j->seen[i].link);
+	j->seen_count = 0;
+	j->pages = 0;
+}
+
 static void
 job_free(struct job *j)
 {
 	if (j == NULL)
 		return;
-	cb__arm_request_dispose(&j->req);
+	job_forget(j);
+	cb__free(j->seen);
 	cb__http_response_dispose(&j->resp);
 	cb__free(j->url);
 	cb__free(j);
+}
+
+static uint64_t
+link_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* 1 if this listing requested link before, 0 once it is recorded, or
+ * CB_ENOMEM. */
+static int
+job_seen(struct job *j, const char *link)
+{
+	uint64_t h = link_hash(link);
+	int error;
+
+	for (size_t i = 0; i < j->seen_count; i++)
+		if (j->seen[i].hash == h && strcmp(j->seen[i].link, link) == 0)
+			return 1;
+	if ((error = grow((void **)&j->seen, &j->seen_cap, j->seen_count,
+		     sizeof(*j->seen))) < 0)
+		return error;
+	if ((j->seen[j->seen_count].link = cb__strdup(link)) == NULL)
+		return CB_ENOMEM;
+	j->seen[j->seen_count++].hash = h;
+	return 0;
+}
+
+static int
+job_path(cb_buf *path, const struct job *j)
+{
+	const cb_sync_snapshot *s = j->w->snap;
+	const cb_sync_customer *c;
+
+	if (JOB_IS_LIST(j->kind))
+		return cb__buf_printf(path, ACCOUNTS "/%s/%s",
+			s->accounts[j->index].id, list_kinds[j->kind].what);
+	c = &s->customers[j->index];
+	return cb__buf_printf(path, ACCOUNTS "/%s/customers/%s%s",
+		c->billing_account_id, c->customer_id,
+		j->kind == JOB_POLICY
+			? "/policies/default"
+			: "/providers/Microsoft.Consumption/budgets");
+}
+
+/* Point j at the first page of what it fetches: a new listing. */
+static int
+job_first_page(struct job *j)
+{
+	cb_buf path = CB_BUF_INIT, url = CB_BUF_INIT;
+	int error;
+
+	if ((error = job_path(&path, j)) == 0 &&
+		(error = cb__arm_url(&url, j->w->sess->arm, path.ptr,
+			 j->kind == JOB_BUDGETS ? CONSUMPTION_API
+						: BILLING_API)) == 0) {
+		cb__free(j->url);
+		if ((j->url = cb__buf_detach(&url)) == NULL)
+			error = CB_ENOMEM;
+		job_forget(j);
+	}
+	cb_buf_dispose(&path);
+	cb_buf_dispose(&url);
+	return error;
+}
+
+static int
+job_new(struct job **out, struct walk *w, enum job_kind kind, size_t index)
+{
+	struct job *j;
+	int error;
+
+	*out = NULL;
+	if ((j = cb__calloc(1, sizeof(*j))) == NULL)
+		return CB_ENOMEM;
+	j->w = w;
+	j->kind = kind;
+	j->index = index;
+	j->resp = (cb_http_response)CB_HTTP_RESPONSE_INIT;
+	if ((error = job_first_page(j)) < 0) {
+		job_free(j);
+		return error;
+	}
+	*out = j;
+	return 0;
+}
+
+/* The first account from `from` on that kind's list applies to, or
+ * account_count. */
+static size_t
+list_account(const struct walk *w, enum job_kind kind, size_t from)
+{
+	const cb_sync_snapshot *s = w->snap;
+
+	while (from < s->account_count && list_kinds[kind].mpa_only &&
+		!s->accounts[from].has_customers)
+		from++;
+	return from;
+}
+
+/* ---- failing ------------------------------------------------------- */
+
+/* Stop the walk at its first failure (the current error): the executor
+ * cancels what is open, and later failures, mostly those cancellations,
+ * are dropped. */
+static void
+walk_stop(struct walk *w)
+{
+	if (!w->failed) {
+		w->failed = true;
+		save_error(&w->err);
+	}
+	cb__http_abort(w->sess->http);
+}
+
+/* walk_stop, the error naming the account or customer it concerns. */
+static void
+walk_abort(struct walk *w, enum job_kind kind, size_t index)
+{
+	const cb_sync_customer *c;
+
+	if (!w->failed && JOB_IS_LIST(kind)) {
+		walk_fail("billing account %s", w->snap->accounts[index].id);
+	} else if (!w->failed) {
+		c = &w->snap->customers[index];
+		walk_fail("customer %s (%s)", c->customer_id,
+			c->display_name ? c->display_name : "");
+	}
+	walk_stop(w);
+}
+
+static void
+job_fail(struct job *j)
+{
+	walk_abort(j->w, j->kind, j->index);
+	job_free(j);
+}
+
+/* ---- sending ------------------------------------------------------- */
+
+/*
+ * Whether a request prepared now gets the cached token: core/auth
+ * refreshes it, an HTTP call, which a completion callback may not make,
+ * only within CB__TOKEN_REFRESH_MARGIN of its expiry.
+ */
+static bool
+token_fresh(const struct walk *w)
+{
+	return cb__credential_now(w->sess->cred) < w->token_until;
+}
+
+/* Outside the executor: a token (refreshed if need be), and until when
+ * callbacks may prepare requests with it. */
+static int
+token_lease(struct walk *w)
+{
+	cb_buf token = CB_BUF_INIT;
+	int64_t expires_on = 0;
+	int error = cb__credential_get_token(w->sess->cred, w->sess->http,
+		w->sess->arm->token_scope, &token, &expires_on);
+
+	cb__auth_buf_wipe(&token);
+	if (error < 0)
+		return error;
+	w->token_until =
+		expires_on - CB__TOKEN_REFRESH_MARGIN - WALK_TOKEN_SLACK;
+	return 0;
+}
+
+static void
+pending_push(struct walk *w, struct job *j)
+{
+	j->next = NULL;
+	*w->pending_tail = j;
+	w->pending_tail = &j->next;
+}
+
+static struct job *
+pending_pop(struct walk *w)
+{
+	struct job *j = w->pending;
+
+	if (j != NULL && (w->pending = j->next) == NULL)
+		w->pending_tail = &w->pending;
+	return j;
+}
+
+/* Hand j's page to the executor; inside it, once the token may need a
+ * refresh, to the next round instead.  On failure j is the caller's. */
+static int
+job_send(struct walk *w, struct job *j)
+{
+	struct cb_arm_request req = CB_ARM_REQUEST_INIT;
+	int error;
+
+	if (w->in_callback && !token_fresh(w)) {
+		pending_push(w, j);
+		return 0;
+	}
+	if ((error = cb__arm_request_prepare(
+		     &req, w->sess->arm, "GET", j->url, NULL)) == 0)
+		error = cb__http_submit(
+			w->sess->http, &req.http, &j->resp, job_done, j);
+	/* The executor copied the request: wipe the token now. */
+	cb__arm_request_dispose(&req);
+	if (error == 0 && !JOB_IS_LIST(j->kind))
+		w->customer_jobs++;
+	return error;
+}
+
+/* Start a customer's two calls.  On failure the walk is stopped. */
+static int
+start_customer(struct walk *w, size_t customer)
+{
+	for (int k = JOB_POLICY; k <= JOB_BUDGETS; k++) {
+		struct job *j;
+		int error;
+
+		if ((error = job_new(&j, w, k, customer)) < 0) {
+			walk_abort(w, k, customer);
+			return error;
+		}
+		if ((error = job_send(w, j)) < 0) {
+			job_fail(j);
+			return error;
+		}
+		w->open[customer]++;
+	}
+	return 0;
+}
+
+/*
+ * Start the calls of listed customers while fewer than the window are in
+ * the executor (its queue is first in, first out: a list page must not
+ * wait behind thousands of them); inside the executor only while the
+ * token is fresh, the rest waits for the next round.
+ */
+static void
+feed(struct walk *w)
+{
+	while (!w->failed && w->next_customer < w->snap->customer_count &&
+		w->customer_jobs < w->window &&
+		(!w->in_callback || token_fresh(w)))
+		if (start_customer(w, w->next_customer++) < 0)
+			return;
+}
+
+/* ---- answers ------------------------------------------------------- */
+
+/* A page of an account listing: each element into the snapshot. */
+static int
+list_page(struct job *j, const cb_json *doc)
+{
+	struct walk *w = j->w;
+	const cb_json_node *value;
+	int error;
+
+	if (doc == NULL) /* 204: nothing (more) to list */
+		return 0;
+	if ((error = cb__json_get_array(
+		     &value, doc, cb__json_root(doc), "value", 0)) < 0)
+		return error;
+	w->account = w->snap->accounts[j->index].id;
+	for (size_t i = 0; i < cb__json_array_size(value); i++)
+		if ((error = list_kinds[j->kind].item(
+			     doc, cb__json_array_get(value, i), w)) < 0)
+			return error;
+	if (j->kind != JOB_CUSTOMERS)
+		return 0;
+	while (w->cap_open < w->snap->customer_count)
+		if ((error = grow((void **)&w->open, &w->cap_open, w->cap_open,
+			     sizeof(*w->open))) < 0)
+			return error;
+	report(w, "customers");
+	return 0;
 }
 
 static int
@@ -651,18 +987,15 @@ add_budget(struct walk *w, const cb_sync_customer *c, const cb_json *doc,
 	return 0;
 }
 
-/* What a job's answer holds; the next page link into *next. */
+/* A customer's policy, or a page of its budgets. */
 static int
-job_parse(struct job *j, const cb_json *doc, char **next)
+customer_page(struct job *j, const cb_json *doc)
 {
 	struct walk *w = j->w;
-	cb_sync_customer *c = &w->snap->customers[j->customer];
+	cb_sync_customer *c = &w->snap->customers[j->index];
 	const cb_json_node *root = cb__json_root(doc), *value;
-	const char *link = NULL;
-	cb_buf abs = CB_BUF_INIT;
 	int error;
 
-	*next = NULL;
 	if (j->kind == JOB_POLICY) {
 		cb__free(c->view_charges);
 		return get_str(
@@ -676,15 +1009,109 @@ job_parse(struct job *j, const cb_json *doc, char **next)
 		if ((error = add_budget(
 			     w, c, doc, cb__json_array_get(value, i))) < 0)
 			return error;
+	return 0;
+}
+
+/* The page after j's into *next (owned), or NULL at the end; checked as
+ * cb__arm_pages checks it: the token may go there, no page twice, at
+ * most max_pages. */
+static int
+job_next_link(struct job *j, const cb_json *doc, char **next)
+{
+	cb_arm *arm = j->w->sess->arm;
+	char where[CB_ARM_WHERE_MAX];
+	const char *link = NULL;
+	cb_buf abs = CB_BUF_INIT;
+	int error;
+
+	*next = NULL;
+	if (doc == NULL || j->kind == JOB_POLICY)
+		return 0;
 	error = cb__json_get_string(
-		&link, doc, root, "nextLink", CB_JSON_OPTIONAL);
+		&link, doc, cb__json_root(doc), "nextLink", CB_JSON_OPTIONAL);
 	if (error == CB_ENOTFOUND || (error == 0 && *link == '\0'))
 		return 0;
-	if (error < 0 || (error = cb__arm_check_link(
-				  &abs, w->sess->arm, link, "nextLink")) < 0)
+	if (error < 0)
 		return error;
-	*next = cb__buf_detach(&abs);
-	return *next ? 0 : CB_ENOMEM;
+	cb__arm_where(where, sizeof(where), "GET", j->url);
+	if ((error = cb__arm_check_link(&abs, arm, link, "nextLink")) < 0) {
+		if (error != CB_ENOMEM)
+			cb__error_prefix("%s: ", where);
+		goto done;
+	}
+	/* The first page's link is kept only once there is a second. */
+	if ((j->seen_count == 0 && (error = job_seen(j, j->url)) < 0) ||
+		(error = job_seen(j, abs.ptr)) < 0)
+		goto done;
+	if (error == 1)
+		error = cb__error_set(CB_EHTTP, CB_ERRCLASS_HTTP,
+			"%s: nextLink repeats a page already listed (paging "
+			"loop) after %u pages",
+			where, j->pages);
+	else if (j->pages >= arm->max_pages)
+		error = cb__error_set(CB_EHTTP, CB_ERRCLASS_HTTP,
+			"%s: still a nextLink after %u pages, the most one "
+			"listing may take",
+			where, j->pages);
+	else if ((*next = cb__buf_detach(&abs)) == NULL)
+		error = CB_ENOMEM;
+done:
+	cb_buf_dispose(&abs);
+	return error;
+}
+
+/* After a page: fetch the next one, or the next account's listing, or
+ * finish.  On failure j is the caller's. */
+static int
+job_advance(struct job *j, char *next)
+{
+	struct walk *w = j->w;
+	int error;
+
+	if (next != NULL) {
+		cb__free(j->url);
+		j->url = next;
+		return job_send(w, j);
+	}
+	if (JOB_IS_LIST(j->kind)) {
+		size_t a = list_account(w, j->kind, j->index + 1);
+
+		if (a < w->snap->account_count) {
+			j->index = a;
+			if ((error = job_first_page(j)) < 0)
+				return error;
+			return job_send(w, j);
+		}
+	} else if (--w->open[j->index] == 0) {
+		w->customers_done++;
+		report(w, "customers");
+	}
+	job_free(j);
+	return 0;
+}
+
+/* An answer: its page into the snapshot, then what comes next. */
+static void
+job_take(struct job *j, int http_error, cb_http_response *resp)
+{
+	cb_json *doc = NULL;
+	char *next = NULL;
+	int error;
+
+	j->pages++;
+	error = cb__arm_result(&doc, "GET", j->url, http_error, resp);
+	if (error == 0)
+		error = JOB_IS_LIST(j->kind) ? list_page(j, doc)
+					     : customer_page(j, doc);
+	if (error == 0)
+		error = job_next_link(j, doc, &next);
+	cb__json_free(doc);
+	cb__http_response_dispose(resp);
+	/* The next page first: the executor's queue is in order. */
+	if (error == 0)
+		error = job_advance(j, next);
+	if (error < 0)
+		job_fail(j);
 }
 
 static void
@@ -692,149 +1119,78 @@ job_done(int http_error, cb_http_response *resp, void *payload)
 {
 	struct job *j = payload;
 	struct walk *w = j->w;
-	const cb_sync_customer *c = &w->snap->customers[j->customer];
-	cb_json *doc = NULL;
-	char *next = NULL;
-	size_t customer;
-	int error;
 
-	error = cb__arm_result(&doc, "GET", j->url, http_error, resp);
-	if (error == 0)
-		error = job_parse(j, doc, &next);
-	cb__json_free(doc);
-	if (error < 0) {
-		if (!w->failed) {
-			w->failed = true;
-			walk_fail("customer %s (%s)", c->customer_id,
-				c->display_name ? c->display_name : "");
-			save_error(&w->err);
-			cb__http_abort(w->sess->http);
-		}
+	if (!JOB_IS_LIST(j->kind))
+		w->customer_jobs--;
+	if (w->failed) { /* canceled by the failure, or after it */
 		job_free(j);
 		return;
 	}
-	if (next != NULL) {
-		/* The next page goes out with the next batch. */
-		cb__arm_request_dispose(&j->req);
-		cb__http_response_dispose(&j->resp);
-		cb__free(j->url);
-		j->url = next;
-		j->next = w->pending;
-		w->pending = j;
-		return;
-	}
-	customer = j->customer;
-	job_free(j);
-	if (--w->open[customer] == 0) {
-		w->customers_done++;
-		report(w, "customers");
-	}
+	w->in_callback = true;
+	job_take(j, http_error, resp);
+	feed(w);
+	w->in_callback = false;
 }
 
-static int
-job_new(struct job **out, struct walk *w, size_t customer, enum job_kind kind)
-{
-	const cb_sync_customer *c = &w->snap->customers[customer];
-	cb_buf path = CB_BUF_INIT, url = CB_BUF_INIT;
-	struct job *j;
-	int error;
+/* ---- rounds -------------------------------------------------------- */
 
-	if ((j = cb__calloc(1, sizeof(*j))) == NULL)
-		return CB_ENOMEM;
-	j->w = w;
-	j->customer = customer;
-	j->kind = kind;
-	j->req = (struct cb_arm_request)CB_ARM_REQUEST_INIT;
-	j->resp = (cb_http_response)CB_HTTP_RESPONSE_INIT;
-	if ((error = cb__buf_printf(&path, ACCOUNTS "/%s/customers/%s%s",
-		     c->billing_account_id, c->customer_id,
-		     kind == JOB_POLICY
-			     ? "/policies/default"
-			     : "/providers/Microsoft.Consumption/budgets")) <
-			0 ||
-		(error = cb__arm_url(&url, w->sess->arm, path.ptr,
-			 kind == JOB_POLICY ? BILLING_API : CONSUMPTION_API)) <
-			0) {
-		cb_buf_dispose(&path);
-		cb_buf_dispose(&url);
-		cb__free(j);
-		return error;
-	}
-	cb_buf_dispose(&path);
-	j->url = cb__buf_detach(&url);
-	if (j->url == NULL) {
-		cb__free(j);
-		return CB_ENOMEM;
-	}
-	*out = j;
+/* Queue the chain listing kind for every account it applies to. */
+static int
+chain_new(struct walk *w, enum job_kind kind)
+{
+	size_t a = list_account(w, kind, 0);
+	struct job *j;
+
+	if (a == w->snap->account_count)
+		return 0;
+	if (job_new(&j, w, kind, a) < 0)
+		return walk_fail("billing account %s", w->snap->accounts[a].id);
+	pending_push(w, j);
 	return 0;
 }
 
-/* Queue a job.  On failure the jobs already queued are canceled (their
- * callbacks free them) and the failure is returned. */
+/* A round's start, outside the executor: a token, then what waited for
+ * it, then customers' calls. */
 static int
-job_submit(struct walk *w, struct job *j)
+walk_kick(struct walk *w)
 {
-	const cb_sync_customer *c = &w->snap->customers[j->customer];
+	struct job *j;
 	int error;
 
-	if ((error = cb__arm_request_prepare(
-		     &j->req, w->sess->arm, "GET", j->url, NULL)) == 0 &&
-		(error = cb__http_submit(w->sess->http, &j->req.http, &j->resp,
-			 job_done, j)) == 0)
-		return 0;
-	job_free(j);
-	walk_fail("customer %s", c->customer_id);
-	w->failed = true;
-	save_error(&w->err);
-	cb__http_abort(w->sess->http);
-	cb__http_run(w->sess->http);
-	return restore_error(&w->err);
+	if ((error = token_lease(w)) < 0)
+		return error;
+	while ((j = pending_pop(w)) != NULL)
+		if ((error = job_send(w, j)) < 0) {
+			job_fail(j);
+			return error;
+		}
+	feed(w);
+	return 0;
 }
 
+/*
+ * Run every job.  One round normally; another each time the token came
+ * near its refresh inside the executor and work waited for the executor
+ * to drain.
+ */
 static int
-walk_customers(struct walk *w)
+walk_jobs(struct walk *w)
 {
-	const cb_sync_snapshot *s = w->snap;
-	size_t next = 0;
 	int error;
 
-	report(w, "customers");
-	while (next < s->customer_count || w->pending) {
-		size_t n = 0;
-
-		while (n < WALK_BATCH && w->pending) {
-			struct job *j = w->pending;
-
-			w->pending = j->next;
-			if ((error = job_submit(w, j)) < 0)
-				return error;
-			n++;
-		}
-		while (n + 2 <= WALK_BATCH && next < s->customer_count) {
-			for (int k = JOB_POLICY; k <= JOB_BUDGETS; k++) {
-				struct job *j;
-
-				if ((error = job_new(&j, w, next, k)) < 0) {
-					j = NULL;
-					w->failed = true;
-					save_error(&w->err);
-					cb__http_abort(w->sess->http);
-					cb__http_run(w->sess->http);
-					return restore_error(&w->err);
-				}
-				if ((error = job_submit(w, j)) < 0)
-					return error;
-				w->open[next]++;
-				n++;
-			}
-			next++;
-		}
-		if ((error = cb__http_run(w->sess->http)) < 0)
+	for (int k = JOB_PROFILES; k <= JOB_SUBSCRIPTIONS; k++)
+		if ((error = chain_new(w, k)) < 0)
 			return error;
+	report(w, "customers");
+	do {
+		if (walk_kick(w) < 0)
+			walk_stop(w);
+		error = cb__http_run(w->sess->http);
 		if (w->failed)
 			return restore_error(&w->err);
-	}
+		if (error < 0)
+			return error;
+	} while (w->pending || w->next_customer < w->snap->customer_count);
 	return 0;
 }
 
@@ -887,23 +1243,8 @@ walk_run(struct walk *w, const cb_config *cfg, const cb_sync_options *o)
 	report(w, "accounts");
 	if ((error = walk_accounts(w, cfg, o)) < 0)
 		return error;
-	for (size_t i = 0; i < w->snap->account_count; i++) {
-		const cb_sync_account *a = &w->snap->accounts[i];
-
-		if ((error = list(w, a->id, "billingProfiles", profile_item)) <
-			0)
-			return error;
-		if (!a->has_customers)
-			continue;
-		if ((error = list(w, a->id, "customers?$expand=resellers",
-			     customer_item)) < 0 ||
-			(error = list(w, a->id, "billingSubscriptions",
-				 subscription_item)) < 0)
-			return error;
-	}
-	if ((error = index_customers(w)) < 0 ||
-		(error = check_references(w)) < 0 ||
-		(error = walk_customers(w)) < 0)
+	if ((error = walk_jobs(w)) < 0 || (error = index_customers(w)) < 0 ||
+		(error = check_references(w)) < 0)
 		return error;
 	report(w, "done");
 	return 0;
@@ -916,6 +1257,7 @@ cb_sync_walk(cb_sync_snapshot **out, const cb_config *cfg,
 {
 	cb_sync_options dflt = CB_SYNC_OPTIONS_INIT;
 	struct walk w = { 0 };
+	unsigned parallel;
 	cb_ratelimit_stats st;
 	struct timespec t0, t1;
 	int error;
@@ -928,8 +1270,16 @@ cb_sync_walk(cb_sync_snapshot **out, const cb_config *cfg,
 	CB_ASSERT_ARG(options->concurrency <= CB_SYNC_CONCURRENCY_MAX);
 	CB_ASSERT_ARG(options->billing_account_count == 0 ||
 		      options->billing_accounts != NULL);
+	parallel = options->concurrency > 0
+			   ? options->concurrency
+			   : (unsigned)cb_config_http(cfg)->max_parallel;
 	w.progress = progress;
 	w.payload = payload;
+	w.pending_tail = &w.pending;
+	/* Customers' calls in the executor: a slot's worth queued behind
+	 * those in flight keeps every slot busy, and a list page behind
+	 * them waits about one answer's time. */
+	w.window = 2 * (size_t)parallel;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((w.snap = cb__calloc(1, sizeof(*w.snap))) == NULL)
 		return CB_ENOMEM;
@@ -948,12 +1298,8 @@ cb_sync_walk(cb_sync_snapshot **out, const cb_config *cfg,
 	w.snap->walk_ms = (long)((t1.tv_sec - t0.tv_sec) * 1000 +
 				 (t1.tv_nsec - t0.tv_nsec) / 1000000);
 done:
-	while (w.pending) {
-		struct job *j = w.pending;
-
-		w.pending = j->next;
+	for (struct job *j; (j = pending_pop(&w)) != NULL;)
 		job_free(j);
-	}
 	cb__session_close(w.sess);
 	cb__free(w.by_id);
 	cb__free(w.open);

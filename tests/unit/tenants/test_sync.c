@@ -9,7 +9,10 @@
  * gone with its subscriptions, policy and budgets; the rate limiter keeps
  * a walk under a tight throttle free of 429s; a failure part-way commits
  * nothing; a second sync is refused while one runs; the request count
- * follows the formula in tenants/walk.c.
+ * follows the formula in tenants/walk.c; the customers' calls start as
+ * the first customers page arrives, the snapshot in ARM's order; a list
+ * page failing names the account; a token too short-lived to be used
+ * from a completion callback makes the walk go in rounds.
  */
 #include "core/common.h"
 
@@ -608,6 +611,144 @@ test_sync_walks_the_named_accounts(void **state)
 	as_server_stop(s);
 }
 
+/* The log index of the first request whose text holds what, or of the
+ * last one with last; -1 when none. */
+static long
+log_find(const char *log, const char *what, bool last)
+{
+	const char *hit = NULL;
+
+	for (const char *p = log; (p = strstr(p, what)) != NULL; p++) {
+		hit = p;
+		if (!last)
+			break;
+	}
+	return hit ? (long)(hit - log) : -1;
+}
+
+/* Pages of 4: the customers' calls start as the first customers page
+ * arrives, not after the lists; the snapshot keeps ARM's order, and the
+ * requests are the same as fetching the lists first. */
+static void
+test_sync_pipelines_the_pages(void **state)
+{
+	as_options o;
+	as_server *s;
+	cb_config *cfg;
+	cb_sync_snapshot *snap = NULL;
+	const as_partner *p;
+	size_t k = 0, subs;
+	cb_test_reply r;
+
+	(void)state;
+	as_test_options(&o, 30);
+	o.client_secret = SECRET;
+	o.page_size = 4;
+	s = as_test_start(&o);
+	p = s->partner;
+	cfg = config_for(s, "http = { max_parallel = 3; };\n");
+	ASSERT_OK(cb_sync_walk(&snap, cfg, NULL, NULL, NULL));
+	assert_int_equal(30, snap->customer_count);
+	for (size_t i = 0; i < p->ncustomers; i++)
+		if (p->accounts[p->customers[i].account].agreement ==
+			AS_AGREEMENT_MPA)
+			assert_string_equal(p->customers[i].id,
+				snap->customers[k++].customer_id);
+	assert_int_equal(30, k);
+	subs = customer_subscriptions(p);
+	assert_int_equal(subs, snap->subscription_count);
+	assert_int_equal(p->nprofiles, snap->profile_count);
+	/* 1 account list, the profiles of 2 accounts (1 page each), 8
+	 * customer pages, the subscription pages, 2 per customer. */
+	assert_int_equal(1 + 2 + 8 + (subs + 3) / 4 + 2 * 30, snap->requests);
+	as_test_call(s, &r, "GET", "/_armsim/requests", NULL, NULL);
+	assert_true(log_find(r.body, "/policies/default", false) > 0);
+	assert_true(log_find(r.body, "/policies/default", false) <
+		    log_find(r.body, "{ba}/customers\"", true));
+	assert_true(log_find(r.body, "/policies/default", false) <
+		    log_find(r.body, "{ba}/billingSubscriptions\"", true));
+	cb_test_reply_free(&r);
+	cb_sync_snapshot_free(snap);
+	cb_config_free(cfg);
+	as_server_stop(s);
+}
+
+/* A customers page that fails after the first: the account, the call and
+ * ARM's answer; no snapshot. */
+static void
+test_sync_list_page_failure(void **state)
+{
+	as_options o;
+	as_server *s;
+	cb_config *cfg;
+	cb_sync_snapshot *snap = NULL;
+	char want[512];
+	cb_test_reply t;
+
+	(void)state;
+	as_test_options(&o, 10);
+	o.client_secret = SECRET;
+	o.page_size = 3;
+	s = as_test_start(&o);
+	cfg = config_for(s, NULL);
+	as_test_call(s, &t, "POST", "/_armsim/faults", NULL,
+		"{\"faults\":[{\"route\":\"/providers/Microsoft.Billing/"
+		"billingAccounts/{name}/customers\","
+		"\"calls\":[2],\"kind\":\"status\",\"status\":404,"
+		"\"code\":\"NotFound\",\"message\":\"gone away\"}]}");
+	assert_int_equal(200, t.status);
+	cb_test_reply_free(&t);
+	assert_int_equal(
+		CB_ENOTFOUND, cb_sync_walk(&snap, cfg, NULL, NULL, NULL));
+	assert_null(snap);
+	snprintf(want, sizeof(want), "billing account %s: GET http://",
+		as_test_mpa(s));
+	assert_ptr_equal(cb_error_last()->message,
+		strstr(cb_error_last()->message, want));
+	assert_non_null(strstr(cb_error_last()->message,
+		"/customers: http 404 NotFound: gone away (request id "));
+	assert_int_equal(404, cb_error_last()->http_status);
+	cb_config_free(cfg);
+	as_server_stop(s);
+}
+
+/* Tokens that live less than core/auth's refresh margin: every request
+ * needs a refresh, which a completion callback may not make, so the walk
+ * goes in rounds, each starting outside the executor; same snapshot,
+ * no expired token used. */
+static void
+test_sync_rounds_when_the_token_nears_refresh(void **state)
+{
+	as_options o;
+	as_server *s;
+	cb_config *cfg;
+	cb_sync_snapshot *snap = NULL;
+	cb_test_reply r;
+
+	(void)state;
+	as_test_options(&o, 40);
+	o.client_secret = SECRET;
+	o.page_size = 8;
+	o.token_lifetime_s = 120;
+	s = as_test_start(&o);
+	cfg = config_for(s, "http = { max_parallel = 2; };\n");
+	ASSERT_OK(cb_sync_walk(&snap, cfg, NULL, NULL, NULL));
+	assert_int_equal(40, snap->customer_count);
+	assert_int_equal(
+		customer_subscriptions(s->partner), snap->subscription_count);
+	assert_int_equal(
+		1 + 2 + 5 + (snap->subscription_count + 7) / 8 + 2 * 40,
+		snap->requests);
+	for (size_t i = 0; i < snap->customer_count; i++)
+		assert_non_null(snap->customers[i].view_charges);
+	as_test_call(s, &r, "GET", "/_armsim/violations", NULL, NULL);
+	assert_non_null(strstr(r.body, "\"count\":0"));
+	cb_test_reply_free(&r);
+	cb_sync_snapshot_free(snap);
+	cb_config_free(cfg);
+	as_server_stop(s);
+}
+
 /* The store keeps any text exactly (COPY escapes), and a snapshot naming
  * only some accounts marks nothing of the others gone. */
 static void
@@ -707,6 +848,9 @@ main(void)
 		T(test_sync_failure_commits_nothing),
 		T(test_sync_refuses_a_concurrent_sync),
 		T(test_sync_walks_the_named_accounts),
+		T(test_sync_pipelines_the_pages),
+		T(test_sync_list_page_failure),
+		T(test_sync_rounds_when_the_token_nears_refresh),
 		T(test_sync_store_keeps_text_exactly),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -304,6 +304,14 @@ static const char *
 default_code(int status)
 {
 	switch (status) {
+	case 401:
+		return "AuthenticationFailed";
+	case 403:
+		return "AuthorizationFailed";
+	case 404:
+		return "NotFound";
+	case 409:
+		return "Conflict";
 	case 429:
 		return "TooManyRequests";
 	case 500:

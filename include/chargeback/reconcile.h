@@ -90,8 +90,11 @@ typedef struct {
 	 * load used (see scope). */
 	uint64_t rows;
 	cb_money lines_sum; /**< their costInBillingCurrency, exact */
-	/** lines_sum - billed_amount, exact (zero when matched; NO_LINES:
-	 * -billed_amount). */
+	/** lines_sum rounded half away from zero to the currency's minor
+	 * unit, minus billed_amount: zero when matched, else a whole number
+	 * of minor units (NO_LINES: -billed_amount).  A residue below half
+	 * a minor unit (lines without Azure's rounding adjustments) is
+	 * within the invoice's precision and shows only in lines_sum. */
 	cb_money difference;
 	/** Lines of that load carrying the invoice id in another billing
 	 * currency: never added to lines_sum; any makes it mismatched. */

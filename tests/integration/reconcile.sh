@@ -17,6 +17,8 @@
 #   tampered:      one stored line changed by a cent: that invoice
 #                  mismatched by exactly that, exit 1; by a tenth of a
 #                  cent: still matched (below the invoice's precision)
+#   refused:       the invoice list refused (403): exit 1, Azure's message,
+#                  the stored invoices unchanged
 #   no invoice:    a month armsim has no invoice for, exit 1
 . "$(dirname "$0")/lib.sh"
 
@@ -179,6 +181,19 @@ run --dsn "$DSN" reconcile --period $P
 expect_status 0
 check "sub-cent residue" "$(grep " $INVOICE " "$TEST_TMP/stdout" | sed 's/ ([0-9]* rows)//')" \
 	"$PROFILE $INVOICE USD: invoice $(sql "$DSN" "SELECT round($VALUE::numeric, 2)"), lines $(sql "$DSN" "SELECT trim_scale($VALUE + 0.001)"), difference 0.00: matched"
+
+# --- the invoice list refused: an error, the stored invoices unchanged -------
+before=$(sql "$DSN" "SELECT string_agg(invoice_id || ' ' || fetched_at, ',' ORDER BY invoice_id) FROM chargeback.invoice")
+curl -sf -X POST "$BASE/_armsim/faults" -d '{"faults":[{"route":"/providers/Microsoft.Billing/billingAccounts/{name}/invoices","kind":"status","status":403,"code":"AuthorizationFailed","message":"no access to the invoices"}]}' >/dev/null ||
+	fail "fault plan refused"
+run --dsn "$DSN" reconcile --period $P
+expect_status 1
+expect_stdout </dev/null
+expect_stderr <<EOF
+chargeback: reconcile: GET $BASE$SCOPE/invoices: http 403 AuthorizationFailed: no access to the invoices
+EOF
+curl -sf -X DELETE "$BASE/_armsim/faults" >/dev/null
+check "refused list keeps the invoices" "$(sql "$DSN" "SELECT string_agg(invoice_id || ' ' || fetched_at, ',' ORDER BY invoice_id) FROM chargeback.invoice")" "$before"
 
 # --- a month without an invoice ----------------------------------------------
 run --dsn "$DSN" reconcile --period 2026-09

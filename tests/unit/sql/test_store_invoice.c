@@ -13,6 +13,7 @@
  */
 #include "core/common.h"
 
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/calendar.h"
 #include "sql/store_internal.h"
@@ -329,6 +330,27 @@ test_tie_out(void **state)
 	assert_string_equal("G9", res.invoices[0].invoice.invoice_id);
 	assert_int_equal(CB_RECONCILE_NO_LINES, res.invoices[0].status);
 	cb_reconcile_result_dispose(&res);
+
+	/* Out of memory at any point: CB_ENOMEM and an empty result. */
+	opts.period = "2026-10";
+	{
+		unsigned long n;
+		int rc = CB_ENOMEM;
+
+		for (n = 1; rc == CB_ENOMEM && n < 200; n++) {
+			cb__alloc_fail_after(n);
+			rc = cb_reconcile_run(f->store, cfg, &opts, &res);
+			cb__alloc_fail_after(0);
+			if (rc == CB_ENOMEM) {
+				assert_int_equal(0, res.count);
+				assert_null(res.invoices);
+			}
+		}
+		ASSERT_OK(rc);
+		assert_true(n > 4);
+		assert_int_equal(4, res.count);
+		cb_reconcile_result_dispose(&res);
+	}
 
 	opts.period = "2026-9";
 	assert_int_equal(

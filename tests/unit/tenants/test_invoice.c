@@ -388,6 +388,44 @@ test_parse_refused(void **state)
 		"list: properties: missing", cb_error_last()->message);
 }
 
+/* Every allocation failure is CB_ENOMEM and hands nothing out (ASan
+ * checks that nothing leaks). */
+static void
+test_parse_out_of_memory(void **state)
+{
+	static const char text[] =
+		"{\"name\":\"G1\",\"properties\":{" PERIOD ","
+		"\"billedAmount\":{\"currency\":\"USD\",\"value\":1.5},"
+		"\"invoiceDate\":\"2026-11-05T00:00:00Z\","
+		"\"dueDate\":\"2026-12-05T00:00:00Z\","
+		"\"billingProfileId\":\"/x/billingProfiles/P1\","
+		"\"billingProfileDisplayName\":\"Partner\","
+		"\"status\":\"Due\",\"documentType\":\"Invoice\"}}";
+	cb_json *doc = NULL;
+	cb_invoice inv;
+	unsigned long n;
+	int rc = CB_ENOMEM;
+
+	CB_UNUSED(state);
+	ASSERT_OK(cb__json_parse(&doc, text, strlen(text), "list"));
+	for (n = 1; rc == CB_ENOMEM && n < 100; n++) {
+		cb__alloc_fail_after(n);
+		rc = cb__invoice_parse(&inv, doc, cb__json_root(doc), "acct");
+		cb__alloc_fail_after(0);
+		if (rc == CB_ENOMEM) {
+			assert_null(inv.invoice_id);
+			assert_null(inv.period_start);
+		}
+	}
+	ASSERT_OK(rc);
+	/* Every owned string was one allocation to fail. */
+	assert_true(n > 9);
+	assert_string_equal("P1", inv.billing_profile_id);
+	assert_money("1.5", inv.billed_amount);
+	cb_invoice_dispose(&inv);
+	cb__json_free(doc);
+}
+
 static void
 test_status_names(void **state)
 {
@@ -412,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_parse_azure_example),
 		cmocka_unit_test(test_parse_exact),
 		cmocka_unit_test(test_parse_refused),
+		cmocka_unit_test(test_parse_out_of_memory),
 		cmocka_unit_test(test_status_names),
 	};
 	int rc;

@@ -81,6 +81,15 @@ static const struct cli_cmd commands[] = {
 		.opts = cli_costs_opts,
 	},
 	{
+		.name = "reconcile",
+		.run = cli_reconcile,
+		.summary = "tie out a month's invoices against the cost lines",
+		.usage = "--period YYYY-MM [--no-fetch]",
+		.help = cli_reconcile_help,
+		.flags = CLI_NEEDS_STORE,
+		.opts = cli_reconcile_opts,
+	},
+	{
 		.name = "policy",
 		.summary =
 			"customers' view charges policies: list, plan, apply",

@@ -19,5 +19,6 @@
 #include "chargeback/policy.h"
 #include "chargeback/costs.h"
 #include "chargeback/ingest.h"
+#include "chargeback/reconcile.h"
 
 #endif

@@ -32,14 +32,15 @@ usage: chargeback [<options>] <command> [<args>]
 Cost, markup and chargeback statements for Microsoft CSP partners.
 
 Commands:
-  db       inspect and upgrade the database schema
-  sync     record the partner hierarchy from Azure
-  ingest   load a month of cost lines into the database
-  costs    report the stored cost of a month
-  policy   customers' view charges policies: list, plan, apply
-  budget   plan and apply customer budgets
-  help     show help for a command
-  version  print the version
+  db         inspect and upgrade the database schema
+  sync       record the partner hierarchy from Azure
+  ingest     load a month of cost lines into the database
+  costs      report the stored cost of a month
+  reconcile  tie out a month's invoices against the cost lines
+  policy     customers' view charges policies: list, plan, apply
+  budget     plan and apply customer budgets
+  help       show help for a command
+  version    print the version
 
 Options:
       --config FILE    read the configuration from FILE

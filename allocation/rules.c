@@ -11,8 +11,8 @@
  * line) and a tree API exported from core; rule files are mostly exact
  * decimals in lists.  A file of their own is read by rules_reader.c,
  * which keeps every number's literal text and every value's line, so
- * messages are exact and decimals never pass through a double.  It also
- * lets the rules change (and be hashed) apart from the secret-bearing
+ * messages are exact and decimals never pass through binary floating point.  It
+ * also lets the rules change (and be hashed) apart from the secret-bearing
  * configuration.
  *
  * Layout: the loader walks the reader's tree one rule at a time, reading
@@ -61,14 +61,13 @@ struct loader {
 
 /* Value names accepted in the file, indexed by the stored value where the
  * public enum has one. */
-static const char *const method_names[] = { "even", "percent",
-	"proportional", NULL };
+static const char *const method_names[] = { "even", "percent", "proportional",
+	NULL };
 static const char *const base_names[] = { "cost", "retail", NULL };
 static const char *const publisher_names[] = { "", "Microsoft", "Marketplace",
 	NULL };
-static const char *const charge_type_names[] = { "Usage", "Purchase",
-	"Refund", "RoundingAdjustment", "UnusedReservation",
-	"UnusedSavingsPlan", NULL };
+static const char *const charge_type_names[] = { "Usage", "Purchase", "Refund",
+	"RoundingAdjustment", "UnusedReservation", "UnusedSavingsPlan", NULL };
 static const char *const pricing_model_names[] = { "OnDemand", "Reservation",
 	"SavingsPlan", "Spot", NULL };
 
@@ -83,8 +82,8 @@ static_assert(CB_PUBLISHER_MICROSOFT == 1 && CB_PUBLISHER_MARKETPLACE == 2,
  * short enough to leave room for the file and line. */
 #define RULES_QUOTE_MAX 64
 
-static int loader_fail(const struct loader *ld, unsigned line,
-	const char *fmt, ...) CB_FORMAT_PRINTF(3, 4);
+static int loader_fail(const struct loader *ld, unsigned line, const char *fmt,
+	...) CB_FORMAT_PRINTF(3, 4);
 
 /* "source:line: ctx: message" (no ctx at the top level). */
 static int
@@ -189,16 +188,17 @@ static int
 want_group(struct loader *ld, const struct rnode *n, const char *key)
 {
 	if (n->kind != RN_GROUP)
-		return loader_fail(ld, n->line, "'%s' must be a group ({ ... }), "
-						"not %s",
+		return loader_fail(ld, n->line,
+			"'%s' must be a group ({ ... }), "
+			"not %s",
 			key, kind_name(n));
 	return 0;
 }
 
 /* A non-empty string into the rule set. */
 static int
-get_string(struct loader *ld, struct rnode *g, const char *key,
-	bool required, const char **out)
+get_string(struct loader *ld, struct rnode *g, const char *key, bool required,
+	const char **out)
 {
 	struct rnode *n;
 	int error;
@@ -214,8 +214,8 @@ get_string(struct loader *ld, struct rnode *g, const char *key,
 
 /* A string among choices: its index into *out. */
 static int
-get_choice(struct loader *ld, struct rnode *g, const char *key,
-	bool required, const char *const *choices, int *out)
+get_choice(struct loader *ld, struct rnode *g, const char *key, bool required,
+	const char *const *choices, int *out)
 {
 	char list[256] = "";
 	size_t used = 0;
@@ -237,16 +237,15 @@ get_choice(struct loader *ld, struct rnode *g, const char *key,
 			used = sizeof(list) - 1;
 	}
 	if (n->kind != RN_STRING)
-		return loader_fail(ld, n->line, "'%s' must be one of %s", key,
-			list);
+		return loader_fail(
+			ld, n->line, "'%s' must be one of %s", key, list);
 	return loader_fail(ld, n->line, "'%s' must be one of %s, not '%.*s'",
 		key, list, RULES_QUOTE_MAX, n->text);
 }
 
 /* An exact decimal: a number as written, or a string holding one. */
 static int
-get_decimal(struct loader *ld, struct rnode *n, const char *key,
-	cb_money *out)
+get_decimal(struct loader *ld, struct rnode *n, const char *key, cb_money *out)
 {
 	if ((n->kind != RN_NUMBER && n->kind != RN_STRING) ||
 		cb_money_parse(out, n->text, strlen(n->text)) < 0) {
@@ -321,8 +320,7 @@ parse_day(const char *s, int32_t *out)
 	    (s[3] - '0');
 	m = (s[5] - '0') * 10 + (s[6] - '0');
 	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1970 || m < 1 || m > 12 || d < 1 ||
-		d > cb__days_in_month(y, m))
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > cb__days_in_month(y, m))
 		return false;
 	*out = cb__days_from_civil(y, m, d);
 	return true;
@@ -341,8 +339,8 @@ get_day(struct loader *ld, struct rnode *g, const char *key, int32_t *out,
 	if (n->kind != RN_STRING || !parse_day(n->text, out))
 		return loader_fail(ld, n->line,
 			"'%s' must be a date \"YYYY-MM-DD\"%s%.*s%s", key,
-			n->kind == RN_STRING ? ", not '" : "",
-			RULES_QUOTE_MAX, n->kind == RN_STRING ? n->text : "",
+			n->kind == RN_STRING ? ", not '" : "", RULES_QUOTE_MAX,
+			n->kind == RN_STRING ? n->text : "",
 			n->kind == RN_STRING ? "'" : "");
 	*present = true;
 	*line = n->line;
@@ -364,8 +362,8 @@ get_tag(struct loader *ld, struct rnode *g, const char *key,
 		eq == n->text)
 		return loader_fail(ld, n->line,
 			"'%s' must be a string \"key=value\"", key);
-	if ((error = rules_strdup(ld->rs, key_out, n->text,
-		     (size_t)(eq - n->text))) < 0 ||
+	if ((error = rules_strdup(
+		     ld->rs, key_out, n->text, (size_t)(eq - n->text))) < 0 ||
 		(error = rules_strdup(
 			 ld->rs, value_out, eq + 1, strlen(eq + 1))) < 0)
 		return error;
@@ -388,11 +386,11 @@ enum {
 	SEL_CUSTOMER = 1 << 10
 };
 
-#define SEL_ALLOCATION                                               \
-	(SEL_SUBSCRIPTION | SEL_RESOURCE_GROUP | SEL_TAG |           \
+#define SEL_ALLOCATION                                     \
+	(SEL_SUBSCRIPTION | SEL_RESOURCE_GROUP | SEL_TAG | \
 		SEL_METER_CATEGORY | SEL_SERVICE_FAMILY | SEL_CUSTOMER)
-#define SEL_MARKUP                                                    \
-	(SEL_SERVICE_FAMILY | SEL_METER_CATEGORY | SEL_METER |        \
+#define SEL_MARKUP                                                         \
+	(SEL_SERVICE_FAMILY | SEL_METER_CATEGORY | SEL_METER |             \
 		SEL_CHARGE_TYPE | SEL_PUBLISHER_TYPE | SEL_PRICING_MODEL | \
 		SEL_RESELLER | SEL_TAG)
 
@@ -420,9 +418,8 @@ get_selector(struct loader *ld, struct rnode *g, unsigned allowed,
 		((allowed & SEL_SERVICE_FAMILY) &&
 			(error = get_string(ld, g, "service_family", false,
 				 &sel->service_family)) < 0) ||
-		((allowed & SEL_METER) &&
-			(error = get_string(
-				 ld, g, "meter", false, &sel->meter)) < 0) ||
+		((allowed & SEL_METER) && (error = get_string(ld, g, "meter",
+						   false, &sel->meter)) < 0) ||
 		((allowed & SEL_RESELLER) &&
 			(error = get_string(ld, g, "reseller", false,
 				 &sel->reseller)) < 0) ||
@@ -482,7 +479,8 @@ get_name(struct loader *ld, struct rnode *g, const char *kind, size_t index,
 		*out);
 	for (size_t i = 0; i < index; i++)
 		if (strcmp(names[i], *out) == 0)
-			return loader_fail(ld, cb__rules_member(g, "name")->line,
+			return loader_fail(ld,
+				cb__rules_member(g, "name")->line,
 				"name already used on line %u", lines[i]);
 	return 0;
 }
@@ -522,8 +520,8 @@ get_targets(struct loader *ld, struct rnode *g, cb_alloc_rule *r)
 		if ((error = want_group(ld, e, "targets")) < 0)
 			return error;
 		t[i].line = e->line;
-		if ((error = get_string(ld, e, "customer", false,
-			     &t[i].customer)) < 0 ||
+		if ((error = get_string(
+			     ld, e, "customer", false, &t[i].customer)) < 0 ||
 			(error = get_string(ld, e, "cost_centre", false,
 				 &t[i].cost_centre)) < 0 ||
 			(error = get_tag(ld, e, "tag", &t[i].tag_key,
@@ -566,8 +564,8 @@ get_targets(struct loader *ld, struct rnode *g, cb_alloc_rule *r)
 			if (pn == NULL)
 				return loader_fail(ld, e->line,
 					"missing required field 'percent'");
-			if ((error = get_decimal(ld, pn, "percent",
-				     &t[i].percent)) < 0)
+			if ((error = get_decimal(
+				     ld, pn, "percent", &t[i].percent)) < 0)
 				return error;
 			if (cb_money_sign(t[i].percent) <= 0 ||
 				cb_money_cmp(t[i].percent, hundred) > 0)
@@ -616,16 +614,16 @@ get_alloc(struct loader *ld, struct rnode *g, cb_alloc_rule *r)
 	r->line = g->line;
 	if ((error = field(ld, g, "source", true, &src)) < 0 ||
 		(error = want_group(ld, src, "source")) < 0 ||
-		(error = get_selector(ld, src, SEL_ALLOCATION, &r->source,
-			 &set)) < 0)
+		(error = get_selector(
+			 ld, src, SEL_ALLOCATION, &r->source, &set)) < 0)
 		return error;
 	if (set == 0 || (set == 1 && r->source.customer != NULL))
 		return loader_fail(ld, src->line,
 			"'source' must select the shared cost: subscription, "
 			"resource_group, tag, meter_category or "
 			"service_family");
-	if ((error = get_choice(ld, g, "method", true, method_names,
-		     &r->method)) < 0)
+	if ((error = get_choice(
+		     ld, g, "method", true, method_names, &r->method)) < 0)
 		return error;
 	if ((pt = cb__rules_member(g, "proportional_to")) != NULL) {
 		if (r->method != CB_ALLOC_PROPORTIONAL)
@@ -737,10 +735,10 @@ get_tiers(struct loader *ld, struct rnode *list, cb_markup_rule *r)
 		struct rnode *e = list->kids[i];
 
 		if ((error = want_group(ld, e, "tiers")) < 0 ||
-			(error = get_decimal_field(ld, e, "from", true,
-				 &t[i].from, NULL)) < 0 ||
-			(error = get_decimal_field(ld, e, "to", false,
-				 &t[i].to, &t[i].has_to)) < 0 ||
+			(error = get_decimal_field(
+				 ld, e, "from", true, &t[i].from, NULL)) < 0 ||
+			(error = get_decimal_field(ld, e, "to", false, &t[i].to,
+				 &t[i].has_to)) < 0 ||
 			(error = get_decimal_field(ld, e, "percent", true,
 				 &t[i].percent, NULL)) < 0 ||
 			(error = no_unknown(ld, e)) < 0)
@@ -805,11 +803,10 @@ get_markup(struct loader *ld, struct rnode *g, cb_markup_rule *r)
 		return error;
 	if ((m = cb__rules_member(g, "match")) != NULL &&
 		((error = want_group(ld, m, "match")) < 0 ||
-			(error = get_selector(ld, m, SEL_MARKUP, &r->match,
-				 &set)) < 0))
+			(error = get_selector(
+				 ld, m, SEL_MARKUP, &r->match, &set)) < 0))
 		return error;
-	if ((error = get_choice(ld, g, "base", true, base_names, &r->base)) <
-		0)
+	if ((error = get_choice(ld, g, "base", true, base_names, &r->base)) < 0)
 		return error;
 	for (int i = 0; i < 3; i++) {
 		if ((k[i] = cb__rules_member(g, kinds[i])) == NULL)
@@ -827,8 +824,7 @@ get_markup(struct loader *ld, struct rnode *g, cb_markup_rule *r)
 		return loader_fail(ld, g->line,
 			"needs one of 'percent', 'per_unit' and 'tiers'");
 	if (k[0] != NULL) {
-		if ((error = get_decimal(ld, k[0], "percent", &r->percent)) <
-			0)
+		if ((error = get_decimal(ld, k[0], "percent", &r->percent)) < 0)
 			return error;
 		if (cb_money_cmp(r->percent, minus100) < 0)
 			return loader_fail(ld, k[0]->line,
@@ -852,14 +848,15 @@ get_markup(struct loader *ld, struct rnode *g, cb_markup_rule *r)
 		cb__day_text(f, r->effective_from);
 		cb__day_text(t, r->effective_to);
 		return loader_fail(ld, to_line,
-			"'effective_to' %s is not after 'effective_from' %s",
-			t, f);
+			"'effective_to' %s is not after 'effective_from' %s", t,
+			f);
 	}
 	if ((error = get_decimal_field(ld, g, "minimum_monthly", false,
 		     &r->minimum_monthly, &r->has_minimum)) < 0)
 		return error;
 	if (r->has_minimum && cb_money_sign(r->minimum_monthly) < 0)
-		return loader_fail(ld, cb__rules_member(g, "minimum_monthly")->line,
+		return loader_fail(ld,
+			cb__rules_member(g, "minimum_monthly")->line,
 			"'minimum_monthly' must not be negative");
 	if ((error = get_decimal_field(ld, g, "reseller_percent", false,
 		     &r->reseller_percent, &r->has_reseller_percent)) < 0 ||
@@ -874,8 +871,8 @@ get_markup(struct loader *ld, struct rnode *g, cb_markup_rule *r)
 			"as \"EUR\", not '%.*s'",
 			RULES_QUOTE_MAX, r->statement_currency);
 	if ((rate = cb__rules_member(g, "exchange_rate")) != NULL) {
-		if ((error = get_decimal(ld, rate, "exchange_rate",
-			     &r->exchange_rate)) < 0)
+		if ((error = get_decimal(
+			     ld, rate, "exchange_rate", &r->exchange_rate)) < 0)
 			return error;
 		if (cb_money_sign(r->exchange_rate) <= 0)
 			return loader_fail(ld, rate->line,
@@ -891,7 +888,8 @@ get_markup(struct loader *ld, struct rnode *g, cb_markup_rule *r)
 	return no_unknown(ld, g);
 }
 
-/* ---- the rule set --------------------------------------------------------- */
+/* ---- the rule set ---------------------------------------------------------
+ */
 
 static int
 alloc_cmp(const void *a, const void *b)
@@ -911,8 +909,7 @@ markup_cmp(const void *a, const void *b)
 
 /* Read every rule of one list (kind "allocation" or "markup"). */
 static int
-load_list(struct loader *ld, struct rnode *root, const char *kind,
-	bool markup)
+load_list(struct loader *ld, struct rnode *root, const char *kind, bool markup)
 {
 	cb_rules *rs = ld->rs;
 	struct rnode *list = cb__rules_member(root, kind);
@@ -927,8 +924,8 @@ load_list(struct loader *ld, struct rnode *root, const char *kind,
 		return loader_fail(ld, list->line,
 			"'%s' must be a list of rules ( { ... }, ... )", kind);
 	if ((n = list->count) > CB_RULES_MAX)
-		return loader_fail(ld, list->line,
-			"more than %d %s rules", CB_RULES_MAX, kind);
+		return loader_fail(ld, list->line, "more than %d %s rules",
+			CB_RULES_MAX, kind);
 	if ((names = cb__calloc(n ? n : 1, sizeof(*names))) == NULL ||
 		(lines = cb__calloc(n ? n : 1, sizeof(*lines))) == NULL ||
 		(prio_lines = cb__calloc(n ? n : 1, sizeof(*prio_lines))) ==
@@ -951,8 +948,8 @@ load_list(struct loader *ld, struct rnode *root, const char *kind,
 		struct rnode *g = list->kids[i];
 		int64_t prio;
 
-		if ((error = get_name(ld, g, kind, i, names, lines,
-			     &names[i])) < 0 ||
+		if ((error = get_name(
+			     ld, g, kind, i, names, lines, &names[i])) < 0 ||
 			(error = get_priority(ld, g, &prio, &prio_lines[i])) <
 				0)
 			goto done;
@@ -998,7 +995,8 @@ done:
 	return error;
 }
 
-/* ---- canonical form and hash ---------------------------------------------- */
+/* ---- canonical form and hash ----------------------------------------------
+ */
 
 /* Each value as "key=" length ":" bytes ";", NULL as "key=-;": no value
  * can be mistaken for another whatever bytes it holds. */
@@ -1048,8 +1046,8 @@ canon_selector(cb_buf *b, const cb_rule_selector *s)
 			0 ||
 		(error = canon_str(b, "meter", s->meter)) < 0 ||
 		(error = canon_str(b, "charge_type", s->charge_type)) < 0 ||
-		(error = cb__buf_printf(b, "publisher=%d;", s->publisher_type)) <
-			0 ||
+		(error = cb__buf_printf(
+			 b, "publisher=%d;", s->publisher_type)) < 0 ||
 		(error = canon_str(b, "pricing_model", s->pricing_model)) < 0 ||
 		(error = canon_str(b, "reseller", s->reseller)) < 0 ||
 		(error = canon_str(b, "customer", s->customer)) < 0)
@@ -1062,13 +1060,13 @@ canon_alloc(cb_buf *b, const cb_alloc_rule *r)
 {
 	int error;
 
-	if ((error = cb__buf_printf(b, "allocation{priority=%" PRId64 ";",
-		     r->priority)) < 0 ||
+	if ((error = cb__buf_printf(
+		     b, "allocation{priority=%" PRId64 ";", r->priority)) < 0 ||
 		(error = canon_str(b, "name", r->name)) < 0 ||
 		(error = canon_selector(b, &r->source)) < 0 ||
 		(error = cb__buf_printf(b, "method=%d;", r->method)) < 0 ||
-		(error = canon_str(b, "proportional_family",
-			 r->proportional_family)) < 0)
+		(error = canon_str(
+			 b, "proportional_family", r->proportional_family)) < 0)
 		return error;
 	for (size_t i = 0; i < r->target_count; i++) {
 		const cb_alloc_target *t = &r->targets[i];
@@ -1079,8 +1077,8 @@ canon_alloc(cb_buf *b, const cb_alloc_rule *r)
 				0 ||
 			(error = canon_str(b, "tag_key", t->tag_key)) < 0 ||
 			(error = canon_str(b, "tag_value", t->tag_value)) < 0 ||
-			(error = canon_str(b, "resource_group",
-				 t->resource_group)) < 0 ||
+			(error = canon_str(
+				 b, "resource_group", t->resource_group)) < 0 ||
 			(error = canon_money(b, "percent", t->percent,
 				 r->method == CB_ALLOC_PERCENT)) < 0 ||
 			(error = cb__buf_puts(b, "}")) < 0)
@@ -1094,8 +1092,8 @@ canon_markup(cb_buf *b, const cb_markup_rule *r)
 {
 	int error;
 
-	if ((error = cb__buf_printf(b, "markup{priority=%" PRId64 ";",
-		     r->priority)) < 0 ||
+	if ((error = cb__buf_printf(
+		     b, "markup{priority=%" PRId64 ";", r->priority)) < 0 ||
 		(error = canon_str(b, "name", r->name)) < 0 ||
 		(error = cb__buf_printf(b, "customers=%d;", r->customers)) < 0)
 		return error;
@@ -1117,8 +1115,8 @@ canon_markup(cb_buf *b, const cb_markup_rule *r)
 		if ((error = canon_money(b, "tier_from", t->from, true)) < 0 ||
 			(error = canon_money(b, "tier_to", t->to, t->has_to)) <
 				0 ||
-			(error = canon_money(b, "tier_percent", t->percent,
-				 true)) < 0)
+			(error = canon_money(
+				 b, "tier_percent", t->percent, true)) < 0)
 			return error;
 	}
 	if ((error = canon_day(b, "from", r->effective_from, r->has_from)) <
@@ -1155,7 +1153,8 @@ done:
 	return error;
 }
 
-/* ---- loading -------------------------------------------------------------- */
+/* ---- loading --------------------------------------------------------------
+ */
 
 void
 cb_rules_free(cb_rules *rules)
@@ -1300,7 +1299,8 @@ cb_rules_load_config(cb_rules **out, const cb_config *cfg)
 	return error;
 }
 
-/* ---- accessors ------------------------------------------------------------ */
+/* ---- accessors ------------------------------------------------------------
+ */
 
 const char *
 cb_rules_source(const cb_rules *rules)
@@ -1342,7 +1342,8 @@ cb_rules_markup(const cb_rules *rules, size_t index)
 	return &rules->markups[index];
 }
 
-/* ---- matching ------------------------------------------------------------- */
+/* ---- matching -------------------------------------------------------------
+ */
 
 /* '*' any run, '?' one byte, ASCII case ignored (tenants/select.c's
  * cb__glob_match_ci, which allocation/ may not include). */

@@ -22,8 +22,8 @@ struct reader {
 	const char *source; /* for messages */
 };
 
-static int reader_fail(const struct reader *r, unsigned line,
-	const char *fmt, ...) CB_FORMAT_PRINTF(3, 4);
+static int reader_fail(const struct reader *r, unsigned line, const char *fmt,
+	...) CB_FORMAT_PRINTF(3, 4);
 
 static int
 reader_fail(const struct reader *r, unsigned line, const char *fmt, ...)
@@ -112,8 +112,8 @@ reader_skip(struct reader *r)
 		} else if (c == '/' && r->p[1] == '*') {
 			unsigned start = r->line;
 
-			for (r->p += 2; *r->p && !(r->p[0] == '*' &&
-							  r->p[1] == '/');
+			for (r->p += 2;
+				*r->p && !(r->p[0] == '*' && r->p[1] == '/');
 				r->p++)
 				r->line += *r->p == '\n';
 			if (*r->p == '\0')
@@ -190,8 +190,8 @@ reader_string(struct reader *r, struct rnode *n)
 				case 'x':
 					h1 = hex_value((unsigned char)r->p[2]);
 					h2 = h1 < 0 ? -1
-						    : hex_value((unsigned char)
-								      r->p[3]);
+						    : hex_value((unsigned char)r
+									->p[3]);
 					if (h2 < 0 || (h1 == 0 && h2 == 0)) {
 						error = reader_fail(r, r->line,
 							"bad \\x escape in a "
@@ -378,9 +378,8 @@ reader_value(struct reader *r, struct rnode **out, unsigned depth)
 			(len == 5 && strncasecmp(start, "false", 5) == 0)) {
 			if ((n = node_new(RN_BOOL, line)) == NULL)
 				return CB_ENOMEM;
-			if ((n->text = cb__strdup(len == 4 ? "true"
-							   : "false")) ==
-				NULL)
+			if ((n->text = cb__strdup(
+				     len == 4 ? "true" : "false")) == NULL)
 				error = CB_ENOMEM;
 		} else {
 			return reader_fail(r, line,
@@ -389,8 +388,9 @@ reader_value(struct reader *r, struct rnode **out, unsigned depth)
 		}
 	} else {
 		return reader_fail(r, line,
-			c ? "expected a value" : "expected a value, not the "
-						 "end of the file");
+			c ? "expected a value"
+			  : "expected a value, not the "
+			    "end of the file");
 	}
 	if (error < 0) {
 		cb__rules_node_free(n);

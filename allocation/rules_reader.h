@@ -4,15 +4,16 @@
  * every number's literal text.
  *
  * Why a reader of our own rather than core/config.c's libconfig: libconfig
- * keeps a number only as a double (the exact text would have to be found
- * again on its line, so two numbers on a line are refused) and gives some
+ * keeps a number only in binary floating point (the exact text would
+ * have to be found again on its line, so two numbers on a line are
+ * refused) and gives some
  * list elements the line of the token after them, while a rule file is
  * mostly exact decimals in lists; and libconfig.h belongs to core/config.c
  * alone (STYLE.md 6.1).  The subset read here is what rule files use:
  * settings "name = value;" (':' for '=', ',' or nothing for ';'), groups
  * { }, lists ( ) and arrays [ ], strings with libconfig's escapes
- * (adjacent strings joined), numbers, true and false; '#', '//' and
- * C comments.  No "@include".
+ * (adjacent strings joined), numbers, true and false; comments as
+ * in libconfig (hash, two slashes, C style).  No "@include".
  */
 #ifndef CB_ALLOCATION_RULES_READER_H
 #define CB_ALLOCATION_RULES_READER_H
@@ -44,8 +45,8 @@ struct rnode {
 /* Read text (len bytes, NUL-terminated) into a root group.  source names
  * the file in messages.  Returns 0, CB_ECONFIG ("source:line: ..."),
  * CB_ENOMEM. */
-int cb__rules_read(struct rnode **out, const char *text, size_t len,
-	const char *source);
+int cb__rules_read(
+	struct rnode **out, const char *text, size_t len, const char *source);
 
 void cb__rules_node_free(struct rnode *n);
 

@@ -106,8 +106,8 @@ cb__auth_sha256_hex(char out[CB__AUTH_SHA256_HEX], const void *data, size_t len)
 		mdlen != sizeof(md)) {
 		ERR_clear_error();
 		out[0] = '\0';
-		return cb__error_set(CB_ERROR, CB_ERRCLASS_AUTH,
-			"sha-256 digest failed");
+		return cb__error_set(
+			CB_ERROR, CB_ERRCLASS_AUTH, "sha-256 digest failed");
 	}
 	for (size_t i = 0; i < sizeof(md); i++) {
 		out[2 * i] = hex[md[i] >> 4];

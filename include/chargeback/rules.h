@@ -58,8 +58,8 @@ typedef struct cb_rules cb_rules;
 
 /** Publisher type selector (match.publisher_type). */
 typedef enum {
-	CB_PUBLISHER_ANY = 0,       /**< not set: any publisher */
-	CB_PUBLISHER_MICROSOFT = 1, /**< "Microsoft" */
+	CB_PUBLISHER_ANY = 0,        /**< not set: any publisher */
+	CB_PUBLISHER_MICROSOFT = 1,  /**< "Microsoft" */
 	CB_PUBLISHER_MARKETPLACE = 2 /**< "Marketplace" */
 } cb_publisher_type;
 
@@ -171,19 +171,19 @@ typedef struct {
 	const char *const *customer_values;
 	size_t customer_value_count;
 	cb_rule_selector match;
-	int base; /**< a cb_markup_base */
-	int kind; /**< a cb_markup_kind */
-	cb_money percent;             /**< CB_MARKUP_PERCENT */
-	cb_money per_unit;            /**< CB_MARKUP_PER_UNIT */
-	const cb_markup_tier *tiers;  /**< CB_MARKUP_TIERS, ascending */
-	size_t tier_count;            /**< 0 unless CB_MARKUP_TIERS */
-	bool has_from;                /**< effective_from set */
-	int32_t effective_from;       /**< first day, days since 1970 */
-	bool has_to;                  /**< effective_to set */
-	int32_t effective_to;         /**< first day no longer covered */
-	bool has_minimum;             /**< minimum_monthly set */
-	cb_money minimum_monthly;     /**< least a month is charged */
-	bool has_reseller_percent;    /**< reseller_percent set */
+	int base;                    /**< a cb_markup_base */
+	int kind;                    /**< a cb_markup_kind */
+	cb_money percent;            /**< CB_MARKUP_PERCENT */
+	cb_money per_unit;           /**< CB_MARKUP_PER_UNIT */
+	const cb_markup_tier *tiers; /**< CB_MARKUP_TIERS, ascending */
+	size_t tier_count;           /**< 0 unless CB_MARKUP_TIERS */
+	bool has_from;               /**< effective_from set */
+	int32_t effective_from;      /**< first day, days since 1970 */
+	bool has_to;                 /**< effective_to set */
+	int32_t effective_to;        /**< first day no longer covered */
+	bool has_minimum;            /**< minimum_monthly set */
+	cb_money minimum_monthly;    /**< least a month is charged */
+	bool has_reseller_percent;   /**< reseller_percent set */
 	/** for indirect customers (a line with a reseller): this percent
 	 * on top of the rule's own adjustment (the reseller's tier above
 	 * the distributor's) */

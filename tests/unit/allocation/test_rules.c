@@ -85,8 +85,8 @@ test_rules_full_allocation(void **state)
 	assert_string_equal("shared-network", a->name);
 	assert_int_equal(10, a->priority);
 	assert_int_equal(6, a->line);
-	assert_string_equal("11111111-2222-3333-4444-555555555555",
-		a->source.subscription);
+	assert_string_equal(
+		"11111111-2222-3333-4444-555555555555", a->source.subscription);
 	assert_string_equal("rg-hub", a->source.resource_group);
 	assert_null(a->source.tag_key);
 	assert_null(a->source.meter_category);
@@ -248,7 +248,7 @@ test_rules_hash_ignores_order_and_layout(void **state)
 	cb_rules_free(b);
 }
 
-#define HASH_BASE                                                          \
+#define HASH_BASE                                                             \
 	"markup = ( { name = \"m\"; priority = 1; customers = { all = true; " \
 	"}; base = \"cost\"; percent = %s; %s } );\n"
 
@@ -285,22 +285,25 @@ test_rules_hash_changes_with_any_value(void **state)
 	assert_int_equal(0, cb_rules_alloc_count(rs));
 	assert_int_equal(0, cb_rules_markup_count(rs));
 	assert_string_not_equal(h0, cb_rules_hash(rs));
-	/* SHA-256 of "chargeback-rules-1\n" */
-	assert_int_equal(64, strlen(cb_rules_hash(rs)));
+	/* SHA-256 of the canonical form's header alone,
+	 * "chargeback-rules-1\n" */
+	assert_string_equal("77a3136c3af44442676bdc412833703857c52f7099c53af"
+			    "ff435050c6e41726a",
+		cb_rules_hash(rs));
 	cb_rules_free(rs);
 }
 
 /* ---- refusals ----------------------------------------------------------- */
 
-#define MK(body)                                                    \
-	"markup = (\n"                                              \
+#define MK(body)                                                         \
+	"markup = (\n"                                                   \
 	"  { name = \"m\"; priority = 1; customers = { all = true; };\n" \
-	"    base = \"cost\";\n" body "  }\n"                      \
+	"    base = \"cost\";\n" body "  }\n"                            \
 	");\n"
 
-#define AL(body)                                                     \
-	"allocation = (\n"                                           \
-	"  { name = \"a\"; priority = 1;\n"                          \
+#define AL(body)                                                  \
+	"allocation = (\n"                                        \
+	"  { name = \"a\"; priority = 1;\n"                       \
 	"    source = { subscription = \"s1\"; };\n" body "  }\n" \
 	");\n"
 
@@ -488,9 +491,8 @@ test_rules_refusals(void **state)
 		cb_rules *rs = NULL;
 		int rc = cb_rules_load_string(&rs, refusals[i].text, "r.cfg");
 
-		if (rc != CB_ECONFIG ||
-			strcmp(refusals[i].message,
-				cb_error_last()->message) != 0)
+		if (rc != CB_ECONFIG || strcmp(refusals[i].message,
+						cb_error_last()->message) != 0)
 			print_error("case %zu: got %s '%s', want '%s'\n", i,
 				cb_error_name(rc), cb_error_last()->message,
 				refusals[i].message),
@@ -507,12 +509,13 @@ test_rules_percent_exact(void **state)
 	const cb_alloc_rule *a;
 
 	(void)state;
-	rs = load_text(AL("    method = \"percent\";\n"
-			  "    targets = ( { customer = \"x\"; percent = "
-			  "\"12.5\"; },\n"
-			  "      { customer = \"y\"; percent = 0.000000000000000001; },\n"
-			  "      { customer = \"z\"; percent = "
-			  "87.499999999999999999; } );\n"));
+	rs = load_text(AL(
+		"    method = \"percent\";\n"
+		"    targets = ( { customer = \"x\"; percent = "
+		"\"12.5\"; },\n"
+		"      { customer = \"y\"; percent = 0.000000000000000001; },\n"
+		"      { customer = \"z\"; percent = "
+		"87.499999999999999999; } );\n"));
 	a = cb_rules_alloc(rs, 0);
 	assert_int_equal(3, a->target_count);
 	assert_money("12.5", a->targets[0].percent);
@@ -640,6 +643,15 @@ test_rules_load_config(void **state)
 		cb_error_last()->message);
 	assert_null(rs);
 	cb_config_free(cfg);
+
+	/* the example stays valid */
+	snprintf(src, sizeof(src), "%s/examples/rules.cfg",
+		cb_test_source_dir() ? cb_test_source_dir() : ".");
+	assert_ok(cb_rules_load(&rs, src));
+	assert_int_equal(2, cb_rules_alloc_count(rs));
+	assert_int_equal(4, cb_rules_markup_count(rs));
+	cb_rules_free(rs);
+	rs = NULL;
 
 	fixture_path(src, sizeof(src), "missing.cfg");
 	assert_int_equal(CB_ENOTFOUND, cb_rules_load(&rs, src));

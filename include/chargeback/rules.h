@@ -214,7 +214,9 @@ typedef struct {
 	const char *meter_category;
 	const char *meter;
 	const char *charge_type;
-	const char *publisher_type; /**< "Microsoft", "Marketplace", ... */
+	/** "Microsoft" or "Marketplace" ("Azure", as some exports write
+	 * Microsoft's own charges, counts as "Microsoft") */
+	const char *publisher_type;
 	const char *pricing_model;
 	/** the reseller's name or MPN id; NULL or "" for a direct customer */
 	const char *reseller;

@@ -472,6 +472,37 @@ static const struct {
 	  "    targets = ( { cost_centre = \"rd\"; } ); }\n);\n",
 		"r.cfg:5: allocation 'a': cost centre 'rd' needs a 'tag' or "
 		"'resource_group' to be weighed" },
+	{ "allocation = (\n  { name = \"a\"; priority = 1;\n"
+	  "    source = { customer = \"c\"; tag = \"cc=shared\"; };\n"
+	  "    method = \"even\";\n"
+	  "    targets = ( { customer = \"x\"; } ); }\n);\n",
+		"r.cfg:5: allocation 'a': inside customer 'c' the targets must "
+		"be cost centres" },
+	{ AL("    method = \"even\";\n"
+	     "    targets = ( { customer = \"x\"; resource_group = \"rg\"; "
+	     "} );\n"),
+		"r.cfg:5: allocation 'a': 'tag' and 'resource_group' apply "
+		"only to cost centres" },
+	{ AL("    method = \"proportional\"; proportional_to = \"usage\";\n"
+	     "    targets = ( { customer = \"x\"; } );\n"),
+		"r.cfg:4: allocation 'a': 'proportional_to' must be \"total\" "
+		"or { service_family = \"...\"; }" },
+	{ AL("    method = \"percent\";\n"
+	     "    targets = ( { customer = \"x\"; percent = 120; } );\n"),
+		"r.cfg:5: allocation 'a': 'percent' must be above 0 and at "
+		"most 100, not '120'" },
+	{ AL("    method = \"even\";\n"
+	     "    targets = ( { customer = \"x\"; cost_centre = \"y\"; } "
+	     ");\n"),
+		"r.cfg:5: allocation 'a': a target needs exactly one of "
+		"'customer' and 'cost_centre'" },
+	{ "allocation = ( \"a\" );\n",
+		"r.cfg:1: allocation #1: a rule must be a group ({ ... }), not "
+		"a string" },
+	{ "markup = (\n  { priority = 1; }\n);\n",
+		"r.cfg:2: markup #1: missing required field 'name'" },
+	{ "markup = (\n  { name = \"m\\q\"; }\n);\n",
+		"r.cfg:2: unknown escape '\\q' in a string" },
 	{ AL("    method = \"even\";\n    targets = ( );\n"),
 		"r.cfg:5: allocation 'a': 'targets' must be a list of 1 or "
 		"more groups" },
@@ -521,6 +552,25 @@ test_rules_percent_exact(void **state)
 	assert_money("12.5", a->targets[0].percent);
 	assert_money("0.000000000000000001", a->targets[1].percent);
 	assert_money("87.499999999999999999", a->targets[2].percent);
+	cb_rules_free(rs);
+}
+
+/* The syntax libconfig allows: ':' for '=', ',' or nothing for ';',
+ * arrays, joined strings and escapes, case-free booleans, comments. */
+static void
+test_rules_syntax_variants(void **state)
+{
+	cb_rules *rs;
+	const cb_markup_rule *m;
+
+	(void)state;
+	rs = load_text("markup: ( /* c */ { name: \"con\" \"toso\\x21\\\"\" ,\n"
+		       "  priority: -3, customers: { all: TRUE } // x\n"
+		       "  base: \"cost\" percent: +.5e1 } )\n");
+	m = cb_rules_markup(rs, 0);
+	assert_string_equal("contoso!\"", m->name);
+	assert_int_equal(-3, m->priority);
+	assert_money("5", m->percent);
 	cb_rules_free(rs);
 }
 
@@ -694,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_rules_hash_changes_with_any_value),
 		cmocka_unit_test(test_rules_refusals),
 		cmocka_unit_test(test_rules_percent_exact),
+		cmocka_unit_test(test_rules_syntax_variants),
 		cmocka_unit_test(test_rules_first_match_by_priority),
 		cmocka_unit_test(test_rules_load_config),
 		cmocka_unit_test(test_rules_load_survives_oom),

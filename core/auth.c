@@ -96,6 +96,28 @@ static const char b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int
+cb__auth_sha256_hex(char out[CB__AUTH_SHA256_HEX], const void *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+		mdlen != sizeof(md)) {
+		ERR_clear_error();
+		out[0] = '\0';
+		return cb__error_set(
+			CB_ERROR, CB_ERRCLASS_AUTH, "sha-256 digest failed");
+	}
+	for (size_t i = 0; i < sizeof(md); i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+	return 0;
+}
+
+int
 cb__auth_base64url(cb_buf *out, const void *data, size_t len)
 {
 	const unsigned char *p = data;

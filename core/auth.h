@@ -68,6 +68,14 @@ int cb__auth_assertion(cb_buf *out, const struct cb__auth_cert *cert, int alg,
  * put in a URL path, a form field or a header (ids, tokens, error codes). */
 bool cb__auth_is_token_text(const char *s, size_t max);
 
+/* Room for a SHA-256 as lower-case hex and its terminator. */
+#define CB__AUTH_SHA256_HEX 65
+
+/* The SHA-256 of data as 64 lower-case hex digits (content hashes such as
+ * the rule set's).  Returns 0, or CB_ERROR if OpenSSL fails. */
+int cb__auth_sha256_hex(
+	char out[CB__AUTH_SHA256_HEX], const void *data, size_t len);
+
 /* Append base64url without padding (RFC 7515 appendix C). */
 int cb__auth_base64url(cb_buf *out, const void *data, size_t len);
 

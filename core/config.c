@@ -112,6 +112,7 @@ struct cb_config {
 	struct config_line *lines; /* owned: one per key the source sets */
 	size_t line_count;         /* entries used */
 	size_t line_cap;           /* entries allocated */
+	const char *rules_file;    /* in pool, or NULL */
 	cb_budget_config *budgets; /* in blocks: the budgets templates */
 	size_t budget_count;       /* entries used */
 	void **blocks;             /* owned: arrays the budgets section made */
@@ -2261,6 +2262,10 @@ static const struct config_key root_keys[] = {
 		.path = "policies",
 		.type = CONFIG_CUSTOM,
 		.parse = policies_parse },
+	{ .name = "rules_file",
+		.path = "rules_file",
+		.type = CONFIG_STRING,
+		FIELD(rules_file) },
 };
 
 static const struct config_section root_section = { "", root_keys,
@@ -2615,6 +2620,12 @@ cb_config_billing_account(const cb_config *cfg, size_t index)
 	if (cfg == NULL || index >= cfg->billing_account_count)
 		return NULL;
 	return cfg->billing_accounts[index];
+}
+
+const char *
+cb_config_rules_file(const cb_config *cfg)
+{
+	return cfg ? cfg->rules_file : NULL;
 }
 
 size_t

@@ -17,6 +17,7 @@
 #include "chargeback/budget.h"
 #include "chargeback/sync.h"
 #include "chargeback/policy.h"
+#include "chargeback/rules.h"
 #include "chargeback/costs.h"
 #include "chargeback/ingest.h"
 #include "chargeback/reconcile.h"

@@ -334,6 +334,14 @@ typedef struct {
 	size_t filter_count;
 } cb_budget_config;
 
+/**
+ * rules_file: the rules file (allocation and markup rules,
+ * include/chargeback/rules.h) as written, or NULL.  A relative path is
+ * relative to the configuration file's directory (cb_rules_load_config()
+ * resolves it).  Borrowed: valid until cb_config_free().
+ */
+CB_EXTERN(const char *) cb_config_rules_file(const cb_config *cfg);
+
 /** Number of budget templates; 0 without a budgets key. */
 CB_EXTERN(size_t) cb_config_budget_count(const cb_config *cfg);
 

@@ -830,7 +830,7 @@ test_config_example_documents_every_key(void **state)
 				 "'%s'",
 				key);
 	}
-	assert_int_equal(25, keys);
+	assert_int_equal(26, keys);
 	cb_config_free(cfg);
 	cfg = NULL;
 

@@ -74,7 +74,8 @@ show_progress(const cb_ingest_progress *p, void *payload)
 	pr->drawn = true;
 	secs = seconds_since(&pr->start, &now);
 	rate = secs > 0 ? (double)p->rows / secs : 0;
-	if (p->bytes_total > 0 && p->bytes > 0 &&
+	/* Rates and ETA only once there is something to measure. */
+	if (secs >= 1 && p->bytes_total > 0 && p->bytes > 0 &&
 		(int64_t)p->bytes < p->bytes_total)
 		snprintf(eta, sizeof(eta), ", ETA %.0f s",
 			secs * (double)((uint64_t)p->bytes_total - p->bytes) /

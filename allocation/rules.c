@@ -946,7 +946,7 @@ load_list(struct loader *ld, struct rnode *root, const char *kind, bool markup)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct rnode *g = list->kids[i];
-		int64_t prio;
+		int64_t prio = 0;
 
 		if ((error = get_name(
 			     ld, g, kind, i, names, lines, &names[i])) < 0 ||

@@ -23,6 +23,7 @@
  * the end does not depend on the order of the file.
  */
 #include "core/common.h"
+#include "core/glob.h"
 #include "chargeback/rules.h"
 #include "allocation/rules_reader.h"
 #include "core/auth.h"
@@ -1345,34 +1346,6 @@ cb_rules_markup(const cb_rules *rules, size_t index)
 /* ---- matching -------------------------------------------------------------
  */
 
-/* '*' any run, '?' one byte, ASCII case ignored (tenants/select.c's
- * cb__glob_match_ci, which allocation/ may not include). */
-static bool
-glob_match_ci(const char *p, const char *s)
-{
-	const char *star = NULL, *back = NULL;
-
-	while (*s != '\0') {
-		if (*p == '*') {
-			star = ++p;
-			back = s;
-		} else if (*p == '?' ||
-			   (*p != '\0' && tolower((unsigned char)*p) ==
-						  tolower((unsigned char)*s))) {
-			p++;
-			s++;
-		} else if (star != NULL) {
-			p = star;
-			s = ++back;
-		} else {
-			return false;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
 /* A rule's value (NULL: anything) against the line's (NULL: none). */
 static bool
 same_ci(const char *rule, const char *line)
@@ -1390,7 +1363,7 @@ customer_matches(const cb_markup_rule *r, const cb_markup_line *l)
 			strcasecmp(v, l->customer_id) == 0)
 			return true;
 		if (r->customers == CB_CUSTOMERS_NAMES && l->customer_name &&
-			glob_match_ci(v, l->customer_name))
+			cb__glob_match_ci(v, l->customer_name))
 			return true;
 	}
 	return r->customers == CB_CUSTOMERS_ALL;

@@ -17,9 +17,9 @@
 #include "chargeback/budget.h"
 #include "core/arm.h"
 #include "core/buf.h"
+#include "core/glob.h"
 #include "core/calendar.h"
 #include "core/json.h"
-#include "tenants/select.h"
 #include "tenants/session.h"
 
 #include <ctype.h>

@@ -18,9 +18,9 @@
 #include "chargeback/policy.h"
 #include "core/arm.h"
 #include "core/buf.h"
+#include "core/glob.h"
 #include "core/http.h"
 #include "core/json.h"
-#include "tenants/select.h"
 #include "tenants/session.h"
 
 #include <ctype.h>

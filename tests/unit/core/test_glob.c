@@ -1,10 +1,10 @@
 /*
- * tests/unit/tenants/test_select.c - the glob policy and budget selectors
- * use for customer names.
+ * tests/unit/core/test_glob.c - the glob the configuration's selectors and
+ * the rules use for customer names.
  */
 #include "core/common.h"
 
-#include "tenants/select.h"
+#include "core/glob.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

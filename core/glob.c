@@ -1,9 +1,9 @@
 /*
- * tenants/select.c - see select.h.
+ * core/glob.c - shell-style name patterns (core/glob.h).
  */
 #include "core/common.h"
 
-#include "tenants/select.h"
+#include "core/glob.h"
 
 #include <ctype.h>
 

@@ -1,9 +1,10 @@
 /*
- * tenants/select.h - matching customers against the configuration's
- * selectors, shared by policy and budget rules.
+ * core/glob.h - shell-style name patterns, as the configuration's
+ * selectors (policies, budgets) and the rules' customer selectors use
+ * them.
  */
-#ifndef CB_TENANTS_SELECT_H
-#define CB_TENANTS_SELECT_H
+#ifndef CB_CORE_GLOB_H
+#define CB_CORE_GLOB_H
 
 #include <stdbool.h>
 

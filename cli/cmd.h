@@ -57,6 +57,9 @@ struct cli_ctx {
  * CLI_EXIT_FAILURE. */
 int cli_fail(const struct cli_ctx *ctx);
 
+/* "chargeback: <verb>: <message>" on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage(const struct cli_ctx *ctx, const char *message);
+
 /* CLI_EXIT_OK when the database schema has this chargeback's migrations,
  * else the message asking for 'chargeback db migrate' and
  * CLI_EXIT_FAILURE. */

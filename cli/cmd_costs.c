@@ -69,28 +69,15 @@ cli_costs(struct cli_ctx *ctx, const struct cli_args *args)
 	const char *period = args->value[OPT_PERIOD];
 	int rc;
 
-	if (period == NULL) {
-		fprintf(stderr,
-			"chargeback: %s: --period YYYY-MM is required\n",
-			ctx->verb);
-		return CLI_EXIT_USAGE;
-	}
+	if (period == NULL)
+		return cli_usage(ctx, "--period YYYY-MM is required");
 	if (args->value[OPT_BY] &&
-		cb_costs_by_parse(&rep.by, args->value[OPT_BY]) < 0) {
-		fprintf(stderr,
-			"chargeback: %s: --by: expected customer, "
-			"subscription, service-family, meter-category or day\n",
-			ctx->verb);
-		return CLI_EXIT_USAGE;
-	}
+		cb_costs_by_parse(&rep.by, args->value[OPT_BY]) < 0)
+		return cli_usage(ctx, "--by: expected customer, subscription, "
+				      "service-family, meter-category or day");
 	if (args->value[OPT_METRIC] &&
-		cb_cost_metric_parse(&metric, args->value[OPT_METRIC]) < 0) {
-		fprintf(stderr,
-			"chargeback: %s: --metric: expected actual or "
-			"amortized\n",
-			ctx->verb);
-		return CLI_EXIT_USAGE;
-	}
+		cb_cost_metric_parse(&metric, args->value[OPT_METRIC]) < 0)
+		return cli_usage(ctx, "--metric: expected actual or amortized");
 	if ((rc = cli_check_schema(ctx)) != CLI_EXIT_OK)
 		return rc;
 	if (rep.output == CLI_OUTPUT_JSON) {

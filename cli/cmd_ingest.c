@@ -180,13 +180,6 @@ print_failures(const struct cli_ctx *ctx, const cb_ingest_result *r)
 }
 
 static int
-usage_error(const struct cli_ctx *ctx, const char *msg)
-{
-	fprintf(stderr, "chargeback: %s: %s\n", ctx->verb, msg);
-	return CLI_EXIT_USAGE;
-}
-
-static int
 parse_metric(unsigned *out, const char *text)
 {
 	cb_cost_metric m;
@@ -231,24 +224,24 @@ check_options(const struct cli_ctx *ctx, const struct cli_args *a,
 	cb_ingest_options *o, const char ***files)
 {
 	if (a->value[OPT_PERIOD] == NULL)
-		return usage_error(ctx, "--period YYYY-MM is required");
+		return cli_usage(ctx, "--period YYYY-MM is required");
 	if (a->count[OPT_FILE] > CLI_OPT_REPEAT_MAX)
-		return usage_error(ctx, "--file given too many times");
+		return cli_usage(ctx, "--file given too many times");
 	if (parse_metric(&o->metrics, a->value[OPT_METRIC]) < 0)
-		return usage_error(ctx, "--metric: expected actual, amortized "
-					"or both");
+		return cli_usage(ctx, "--metric: expected actual, amortized "
+				      "or both");
 	if (a->count[OPT_FILE] &&
 		(a->value[OPT_INVOICE] || a->value[OPT_BILLING_PERIOD]))
-		return usage_error(ctx, "--invoice and --billing-period are "
-					"for reports, not --file");
+		return cli_usage(ctx, "--invoice and --billing-period are "
+				      "for reports, not --file");
 	if (a->value[OPT_INVOICE] && a->value[OPT_BILLING_PERIOD])
-		return usage_error(ctx, "give --invoice or --billing-period, "
-					"not both");
+		return cli_usage(ctx, "give --invoice or --billing-period, "
+				      "not both");
 	if (collect_files(files, &o->file_count, a) < 0)
-		return usage_error(ctx, a->count[OPT_FILE]
-						? "out of memory"
-						: "unexpected argument: files "
-						  "follow --file");
+		return cli_usage(ctx, a->count[OPT_FILE]
+					      ? "out of memory"
+					      : "unexpected argument: files "
+						"follow --file");
 	o->files = *files;
 	o->period = a->value[OPT_PERIOD];
 	o->scope = a->value[OPT_SCOPE];

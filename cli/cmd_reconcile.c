@@ -118,12 +118,8 @@ cli_reconcile(struct cli_ctx *ctx, const struct cli_args *args)
 	const char *period = args->value[OPT_PERIOD];
 	int rc;
 
-	if (period == NULL) {
-		fprintf(stderr,
-			"chargeback: %s: --period YYYY-MM is required\n",
-			ctx->verb);
-		return CLI_EXIT_USAGE;
-	}
+	if (period == NULL)
+		return cli_usage(ctx, "--period YYYY-MM is required");
 	opts.period = period;
 	opts.no_fetch = args->count[OPT_NO_FETCH] > 0;
 	if ((rc = cli_check_schema(ctx)) != CLI_EXIT_OK)

@@ -223,6 +223,13 @@ cli_check_schema(struct cli_ctx *ctx)
 }
 
 int
+cli_usage(const struct cli_ctx *ctx, const char *message)
+{
+	fprintf(stderr, "chargeback: %s: %s\n", ctx->verb, message);
+	return CLI_EXIT_USAGE;
+}
+
+int
 cli_fail(const struct cli_ctx *ctx)
 {
 	fprintf(stderr, "chargeback: %s: %s\n", ctx->verb,

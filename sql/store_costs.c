@@ -763,8 +763,8 @@ encode_descriptor(cb_cost_load *load, const cb_cost_row *row)
 /* A descriptor seen for the first time: decide its customer and
  * currency, send it, remember it. */
 static int
-new_descriptor(cb_cost_load *load, const cb_cost_row *row, uint64_t hash,
-	struct cb_cost_cached *d)
+new_descriptor(
+	cb_cost_load *load, const cb_cost_row *row, struct cb_cost_cached *d)
 {
 	const cb_cost_text *acct = &row->text[CB_COST_BILLING_ACCOUNT_ID];
 	const cb_cost_text *tenant = &row->text[CB_COST_CUSTOMER_TENANT_ID];
@@ -829,9 +829,8 @@ new_descriptor(cb_cost_load *load, const cb_cost_row *row, uint64_t hash,
 	p += load->key.len;
 	load->desc_out.len = (size_t)(p - load->desc_out.ptr);
 
-	return cb__cost_cache_insert(load->cache, hash, load->key.ptr,
-		load->key.len, d->id, load->prefix.ptr, load->prefix.len,
-		d->currency);
+	return cb__cost_cache_insert(load->cache, load->key.ptr, load->key.len,
+		d->id, load->prefix.ptr, load->prefix.len, d->currency);
 }
 
 static int
@@ -866,7 +865,6 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 	struct currency *cur;
 	struct copybuf *out;
 	unsigned char *p;
-	uint64_t hash;
 	int error;
 
 	CB_ASSERT_ARG(load);
@@ -894,10 +892,9 @@ cb_store_cost_load_row(cb_cost_load *load, const cb_cost_row *row)
 
 	if ((error = encode_descriptor(load, row)) < 0)
 		return row_error(load, error);
-	hash = cb__cost_hash(load->key.ptr, load->key.len);
 	if (!cb__cost_cache_find(
-		    load->cache, hash, load->key.ptr, load->key.len, &d) &&
-		(error = new_descriptor(load, row, hash, &d)) < 0)
+		    load->cache, load->key.ptr, load->key.len, &d) &&
+		(error = new_descriptor(load, row, &d)) < 0)
 		return row_error(load, error);
 
 	/* The line. */

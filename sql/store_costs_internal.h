@@ -129,18 +129,17 @@ cb__copy_bool(unsigned char *p, bool v)
  */
 unsigned char *cb__copy_numeric(unsigned char *p, cb_money v);
 
-/* 64-bit hash of n bytes (not cryptographic; the cache compares bytes). */
-uint64_t cb__cost_hash(const void *data, size_t n);
-
 /* ---- descriptor cache (sql/store_costcache.c) ----------------------- */
 
 /*
- * Maps the encoded bytes of a descriptor to what the loader decided for
- * it: its id, the encoded (billing_account_id, customer_id) fields every
- * line of it starts with, and its currency's slot in the totals.  Bounded
- * by bytes: when an insert does not fit, everything is forgotten and the
- * insert starts afresh (a later repeat of a forgotten descriptor gets a
- * new id: more descriptor rows, never a wrong line).
+ * Maps the encoded bytes of a descriptor, by a keyed 128-bit digest of
+ * them (see store_costcache.c for why a digest is enough), to what the
+ * loader decided for it: its id, the encoded (billing_account_id,
+ * customer_id) fields every line of it starts with, and its currency's
+ * slot in the totals.  Bounded by bytes: when an insert does not fit,
+ * everything is forgotten and the insert starts afresh (a later repeat of
+ * a forgotten descriptor gets a new id: more descriptor rows, never a
+ * wrong line).
  */
 struct cb_cost_cache;
 
@@ -160,21 +159,26 @@ int cb__cost_cache_new(struct cb_cost_cache **out, size_t bytes);
 void cb__cost_cache_free(struct cb_cost_cache *c);
 
 /* Look @p key up; true and *out filled when present. */
-bool cb__cost_cache_find(struct cb_cost_cache *c, uint64_t hash,
-	const unsigned char *key, size_t key_len, struct cb_cost_cached *out);
+bool cb__cost_cache_find(struct cb_cost_cache *c, const unsigned char *key,
+	size_t key_len, struct cb_cost_cached *out);
 
 /*
  * Remember @p key -> (@p id, @p prefix, @p currency), clearing the cache
  * first when it is full.  A key too large to ever fit is not kept (the
  * next repeat is simply new).  Returns 0 or CB_ENOMEM.
  */
-int cb__cost_cache_insert(struct cb_cost_cache *c, uint64_t hash,
-	const unsigned char *key, size_t key_len, int64_t id,
-	const unsigned char *prefix, size_t prefix_len, uint32_t currency);
+int cb__cost_cache_insert(struct cb_cost_cache *c, const unsigned char *key,
+	size_t key_len, int64_t id, const unsigned char *prefix,
+	size_t prefix_len, uint32_t currency);
 
 /* Entries held now, and how many times the cache was cleared. */
 size_t cb__cost_cache_count(const struct cb_cost_cache *c);
 size_t cb__cost_cache_clears(const struct cb_cost_cache *c);
+
+/* SipHash-2-4 of n bytes under the key (k0, k1), 128-bit output as two
+ * little-endian words (the reference's byte order). */
+void cb__siphash128(
+	uint64_t out[2], uint64_t k0, uint64_t k1, const void *data, size_t n);
 
 /* Test hook: caches created from now on hold about @p bytes (0: the
  * default).  Not thread-safe; tests only. */

@@ -593,9 +593,9 @@ test_costs_descriptors_are_stored_once(void **state)
 		cb_cost_load *load = NULL;
 
 		/* Runs of 10 rows share a descriptor.  Second pass: a
-		 * cache that holds about 3 descriptors, cleared again and
-		 * again: each run is stored once more (100 in all). */
-		cb__cost_cache_limit(pass ? 2048 : 0);
+		 * cache that holds 6 descriptors of the 7, cleared again
+		 * and again: each run is stored once more (100 in all). */
+		cb__cost_cache_limit(pass ? 256 : 0);
 		ASSERT_OK(
 			cb_store_cost_load_begin(&load, f->store, &key_files));
 		for (int i = 0; i < 1000; i++) {

@@ -1,0 +1,584 @@
+/*
+ * allocation/rate.c - the rating engine: a period's cost, grouped at the
+ * statement grain, priced with the markup rules
+ * (include/chargeback/rate.h has the pricing rules in full).
+ *
+ * Three passes over the groups, which the store hands over sorted by
+ * customer first:
+ *   1. keep each group, find its rule, take its base, and add the base
+ *      to the customer's volume for (rule, currency) -- the "monthly
+ *      volume" tiers are chosen by;
+ *   2. price each group (percent, per unit or tier), markup = price -
+ *      cost, and add what it bills to the same (rule, currency) total;
+ *   3. lay the charge lines out: each customer's groups in key order,
+ *      then its minimum-monthly shortfall lines in order of first use.
+ * Then the invariants (background A.5) are checked against an
+ * independent SQL sum, and only then is anything written.
+ *
+ * ALLOCATION: allocation rules apply before markup (issue 6) and would
+ * move cost between customers between reading the groups and pass 1.
+ * They are not applied yet: a rule set that has any is refused.
+ */
+#include "core/common.h"
+
+#include "chargeback/costs.h"
+#include "chargeback/rate.h"
+
+#include <stdio.h>
+
+/* A (customer, rule, currency) of the month: its volume and billing. */
+struct rate_agg {
+	const char *customer_id;       /* borrowed from the first group */
+	const char *currency;          /* borrowed from the first group */
+	const cb_markup_rule *rule;    /* borrowed from the rules */
+	const cb_charge_group *first;  /* first group it priced */
+	cb_money volume;               /* sum of the groups' base */
+	cb_money billed;               /* sum of what they billed */
+};
+
+struct rate_group {
+	cb_charge_group g;          /* strings owned (the store's die) */
+	const cb_markup_rule *rule; /* NULL: billed at cost */
+	size_t agg;                 /* index into aggs, when rule */
+};
+
+struct rate_run {
+	const cb_rules *rules;
+	struct rate_group *groups;
+	size_t ngroups, cap;
+	struct rate_agg *aggs;
+	size_t naggs, agg_cap;
+	size_t cust_start; /* first agg of the current customer */
+	int error;
+};
+
+/* Most groups one run keeps in memory: 2^27 (each ~300 bytes plus its
+ * strings; a month of 500 customers at the statement grain is far
+ * below). */
+#define RATE_GROUPS_MAX ((size_t)1 << 27)
+
+static int
+dup(const char **out, const char *s)
+{
+	char *d;
+
+	*out = NULL;
+	if (s == NULL)
+		return 0;
+	if ((d = cb__strdup(s)) == NULL)
+		return CB_ENOMEM;
+	*out = d;
+	return 0;
+}
+
+static void
+group_free_strings(cb_charge_group *g)
+{
+	const char **s[] = { &g->billing_account_id, &g->customer_id,
+		&g->customer_name, &g->subscription_id, &g->service_family,
+		&g->meter_category, &g->meter_id, &g->meter_name,
+		&g->charge_type, &g->publisher_type, &g->pricing_model,
+		&g->reseller_name, &g->reseller_mpn_id, &g->billing_currency };
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		cb__free((void *)(uintptr_t)*s[i]);
+		*s[i] = NULL;
+	}
+}
+
+static int
+group_copy(cb_charge_group *dst, const cb_charge_group *src)
+{
+	*dst = *src;
+	if (dup(&dst->billing_account_id, src->billing_account_id) < 0 ||
+		dup(&dst->customer_id, src->customer_id) < 0 ||
+		dup(&dst->customer_name, src->customer_name) < 0 ||
+		dup(&dst->subscription_id, src->subscription_id) < 0 ||
+		dup(&dst->service_family, src->service_family) < 0 ||
+		dup(&dst->meter_category, src->meter_category) < 0 ||
+		dup(&dst->meter_id, src->meter_id) < 0 ||
+		dup(&dst->meter_name, src->meter_name) < 0 ||
+		dup(&dst->charge_type, src->charge_type) < 0 ||
+		dup(&dst->publisher_type, src->publisher_type) < 0 ||
+		dup(&dst->pricing_model, src->pricing_model) < 0 ||
+		dup(&dst->reseller_name, src->reseller_name) < 0 ||
+		dup(&dst->reseller_mpn_id, src->reseller_mpn_id) < 0 ||
+		dup(&dst->billing_currency, src->billing_currency) < 0) {
+		group_free_strings(dst);
+		return CB_ENOMEM;
+	}
+	return 0;
+}
+
+static int
+overflow(const cb_charge_group *g)
+{
+	return cb__error_set(CB_EOVERFLOW, CB_ERRCLASS_MONEY,
+		"rating: customer '%s' %s: an amount is out of range",
+		g->customer_id, g->billing_currency);
+}
+
+/* The (customer, rule, currency) aggregate of group r, added if new.
+ * Aggregates of one customer are contiguous from cust_start. */
+static int
+agg_find(struct rate_run *run, struct rate_group *r)
+{
+	for (size_t i = run->cust_start; i < run->naggs; i++) {
+		struct rate_agg *a = &run->aggs[i];
+
+		if (a->rule == r->rule &&
+			strcmp(a->currency, r->g.billing_currency) == 0) {
+			r->agg = i;
+			return 0;
+		}
+	}
+	if (run->naggs == run->agg_cap) {
+		size_t cap = run->agg_cap ? run->agg_cap * 2 : 64;
+		struct rate_agg *v =
+			cb__reallocarray(run->aggs, cap, sizeof(*v));
+
+		if (v == NULL)
+			return CB_ENOMEM;
+		run->aggs = v;
+		run->agg_cap = cap;
+	}
+	r->agg = run->naggs++;
+	run->aggs[r->agg] = (struct rate_agg){
+		.customer_id = r->g.customer_id,
+		.currency = r->g.billing_currency,
+		.rule = r->rule,
+		.volume = CB_MONEY_ZERO,
+		.billed = CB_MONEY_ZERO,
+	};
+	return 0;
+}
+
+/* Pass 1, per group from the store. */
+static int
+collect(const cb_charge_group *g, void *payload)
+{
+	struct rate_run *run = payload;
+	struct rate_group *r;
+	cb_markup_line line;
+	int error;
+
+	if (run->ngroups == run->cap) {
+		size_t cap = run->cap ? run->cap * 2 : 1024;
+		struct rate_group *v;
+
+		if (run->cap >= RATE_GROUPS_MAX)
+			return cb__error_set(CB_ERROR, CB_ERRCLASS_INVALID,
+				"rating: more than %zu groups in one period",
+				RATE_GROUPS_MAX);
+		if ((v = cb__reallocarray(run->groups, cap, sizeof(*v))) ==
+			NULL)
+			return CB_ENOMEM;
+		run->groups = v;
+		run->cap = cap;
+	}
+	r = &run->groups[run->ngroups];
+	memset(r, 0, sizeof(*r));
+	if ((error = group_copy(&r->g, g)) < 0)
+		return error;
+	run->ngroups++;
+	if (run->ngroups == 1 ||
+		strcmp(run->groups[run->ngroups - 2].g.customer_id,
+			r->g.customer_id) != 0)
+		run->cust_start = run->naggs;
+
+	/* Partner-level lines (no customer: Azure's rounding adjustments)
+	 * are the partner's own and are not marked up. */
+	if (r->g.customer_id[0] == '\0')
+		return 0;
+	memset(&line, 0, sizeof(line));
+	line.customer_id = r->g.customer_id;
+	line.customer_name = r->g.customer_name;
+	line.service_family = r->g.service_family;
+	line.meter_category = r->g.meter_category;
+	line.meter = r->g.meter_name;
+	line.charge_type = r->g.charge_type;
+	line.publisher_type = r->g.publisher_type;
+	line.pricing_model = r->g.pricing_model;
+	line.reseller = r->g.reseller_name;
+	line.reseller_mpn_id = r->g.reseller_mpn_id;
+	line.date = r->g.date;
+	if ((r->rule = cb_rules_markup_find(run->rules, &line)) == NULL)
+		return 0;
+	if (r->rule->base == CB_MARKUP_BASE_RETAIL) {
+		if (r->g.retail_missing > 0)
+			return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
+				"%s:%u: markup rule '%s' prices retail cost, "
+				"but %llu cost line%s of customer '%s' (meter "
+				"'%s') ha%s no paygCostInBillingCurrency",
+				cb_rules_source(run->rules), r->rule->line,
+				r->rule->name,
+				(unsigned long long)r->g.retail_missing,
+				r->g.retail_missing == 1 ? "" : "s",
+				r->g.customer_id,
+				r->g.meter_name ? r->g.meter_name : "",
+				r->g.retail_missing == 1 ? "s" : "ve");
+		r->g.base = r->g.retail;
+	} else {
+		r->g.base = r->g.cost;
+	}
+	if ((error = agg_find(run, r)) < 0)
+		return error;
+	if (cb_money_add(&run->aggs[r->agg].volume, run->aggs[r->agg].volume,
+		    r->g.base) < 0)
+		return overflow(&r->g);
+	return 0;
+}
+
+/* v x percent / 100: percent / 100 first (exact for a percentage of at
+ * most 16 decimals), so the product is rounded once, at the 18th place,
+ * as round(v * percent / 100, 18) is in SQL. */
+static int
+percent_of(cb_money *out, cb_money v, cb_money percent)
+{
+	cb_money factor;
+	int error;
+
+	if ((error = cb_money_div(&factor, percent, cb_money_from_int(100))) <
+		0)
+		return error;
+	return cb_money_mul(out, v, factor);
+}
+
+/* The band of a tier rule holding volume v (the first for v < 0). */
+static const cb_markup_tier *
+tier_for(const cb_markup_rule *rule, cb_money v)
+{
+	for (size_t i = 0; i < rule->tier_count; i++) {
+		const cb_markup_tier *t = &rule->tiers[i];
+
+		if (cb_money_cmp(v, t->from) >= 0 &&
+			(!t->has_to || cb_money_cmp(v, t->to) < 0))
+			return t;
+	}
+	return rule->tier_count ? &rule->tiers[0] : NULL;
+}
+
+/* Pass 2: price one group. */
+static int
+price(struct rate_run *run, struct rate_group *r)
+{
+	cb_charge_group *g = &r->g;
+	const cb_markup_rule *rule = r->rule;
+	cb_money adj = CB_MONEY_ZERO, p;
+	const cb_markup_tier *t;
+
+	if (rule == NULL) {
+		g->base = g->cost;
+		g->markup = CB_MONEY_ZERO;
+		g->billed = g->cost;
+		return 0;
+	}
+	switch (rule->kind) {
+	case CB_MARKUP_PERCENT:
+		if (percent_of(&adj, g->base, rule->percent) < 0)
+			return overflow(g);
+		break;
+	case CB_MARKUP_PER_UNIT:
+		if (cb_money_mul(&adj, g->quantity, rule->per_unit) < 0)
+			return overflow(g);
+		break;
+	case CB_MARKUP_TIERS:
+		t = tier_for(rule, run->aggs[r->agg].volume);
+		if (t && percent_of(&adj, g->base, t->percent) < 0)
+			return overflow(g);
+		break;
+	default:
+		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
+			"%s:%u: markup rule '%s': unknown kind %d",
+			cb_rules_source(run->rules), rule->line, rule->name,
+			rule->kind);
+	}
+	if (cb_money_add(&p, g->base, adj) < 0)
+		return overflow(g);
+	if (rule->has_reseller_percent && g->reseller_name &&
+		g->reseller_name[0]) {
+		if (percent_of(&adj, p, rule->reseller_percent) < 0 ||
+			cb_money_add(&p, p, adj) < 0)
+			return overflow(g);
+	}
+	g->billed = p;
+	if (cb_money_sub(&g->markup, p, g->cost) < 0 ||
+		cb_money_add(&run->aggs[r->agg].billed,
+			run->aggs[r->agg].billed, p) < 0)
+		return overflow(g);
+	if (run->aggs[r->agg].first == NULL)
+		run->aggs[r->agg].first = g;
+	return 0;
+}
+
+/* Per-currency totals, kept sorted by code. */
+static int
+totals_add(cb_rate_result *res, const cb_charge_group *l)
+{
+	cb_rate_currency_total *t = NULL;
+	size_t i;
+
+	for (i = 0; i < res->currency_count; i++) {
+		int c = strcmp(res->currencies[i].currency,
+			l->billing_currency);
+
+		if (c == 0) {
+			t = &res->currencies[i];
+			break;
+		}
+		if (c > 0)
+			break;
+	}
+	if (t == NULL) {
+		cb_rate_currency_total *v;
+
+		if (strlen(l->billing_currency) >= sizeof(t->currency))
+			return cb__error_set(CB_EINVAL, CB_ERRCLASS_INVALID,
+				"rating: billing currency '%.16s' is not a "
+				"currency code",
+				l->billing_currency);
+		v = cb__reallocarray(res->currencies,
+			res->currency_count + 1, sizeof(*v));
+		if (v == NULL)
+			return CB_ENOMEM;
+		res->currencies = v;
+		memmove(&v[i + 1], &v[i],
+			(res->currency_count - i) * sizeof(*v));
+		res->currency_count++;
+		t = &v[i];
+		memset(t, 0, sizeof(*t));
+		memcpy(t->currency, l->billing_currency,
+			strlen(l->billing_currency) + 1);
+	}
+	t->lines++;
+	t->rows += l->rows;
+	if (cb_money_add(&t->cost, t->cost, l->cost) < 0 ||
+		cb_money_add(&t->markup, t->markup, l->markup) < 0 ||
+		cb_money_add(&t->billed, t->billed, l->billed) < 0)
+		return overflow(l);
+	return 0;
+}
+
+/* The minimum-monthly line of aggregate a, if it bills short. */
+static int
+minimum_line(const struct rate_agg *a, cb_charge_group *out, bool *any)
+{
+	cb_money shortfall;
+
+	*any = false;
+	if (a->rule == NULL || !a->rule->has_minimum || a->first == NULL)
+		return 0;
+	if (cb_money_sub(&shortfall, a->rule->minimum_monthly, a->billed) < 0)
+		return overflow(a->first);
+	if (cb_money_sign(shortfall) <= 0)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->billing_account_id = a->first->billing_account_id;
+	out->customer_id = a->customer_id;
+	out->customer_name = a->first->customer_name;
+	out->charge_type = "MinimumMonthly";
+	out->billing_currency = a->currency;
+	out->has_date = false;
+	out->markup = shortfall;
+	out->billed = shortfall;
+	out->rule_name = a->rule->name;
+	*any = true;
+	return 0;
+}
+
+struct stored_total {
+	cb_rate_result *res;
+	size_t seen;
+	int error;
+};
+
+/* Compare the engine's cost per currency with SQL's own sum. */
+static int
+check_stored(const cb_costs_group *grp, void *payload)
+{
+	struct stored_total *st = payload;
+	const cb_rate_currency_total *t = NULL;
+
+	for (size_t i = 0; i < st->res->currency_count; i++)
+		if (strcmp(st->res->currencies[i].currency, grp->currency) == 0)
+			t = &st->res->currencies[i];
+	st->seen++;
+	if (t == NULL || cb_money_cmp(t->cost, grp->cost) != 0) {
+		char a[CB_MONEY_STR_MAX], b[CB_MONEY_STR_MAX];
+
+		cb_money_format(a, sizeof(a), t ? t->cost : CB_MONEY_ZERO);
+		cb_money_format(b, sizeof(b), grp->cost);
+		st->error = cb__error_set(CB_EUNBALANCED, CB_ERRCLASS_INVALID,
+			"rating: %s: charge lines cost %s but the stored "
+			"lines cost %s",
+			grp->currency, a, b);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+check_invariants(cb_store *store, const char *period, cb_rate_result *res)
+{
+	struct stored_total st = { res, 0, 0 };
+	int error;
+
+	for (size_t i = 0; i < res->currency_count; i++) {
+		const cb_rate_currency_total *t = &res->currencies[i];
+		cb_money net;
+
+		if (cb_money_sub(&net, t->billed, t->markup) < 0 ||
+			cb_money_cmp(net, t->cost) != 0)
+			return cb__error_set(CB_EUNBALANCED,
+				CB_ERRCLASS_INVALID,
+				"rating: %s: billed - markup is not the cost",
+				t->currency);
+	}
+	error = cb_store_costs(store, period, CB_COST_ACTUAL, CB_COSTS_BY_NONE,
+		check_stored, &st);
+	if (st.error)
+		return st.error;
+	if (error < 0)
+		return error;
+	if (st.seen != res->currency_count)
+		return cb__error_set(CB_EUNBALANCED, CB_ERRCLASS_INVALID,
+			"rating: charge lines in %zu currencies but stored "
+			"lines in %zu",
+			res->currency_count, st.seen);
+	return 0;
+}
+
+void
+cb_rate_result_dispose(cb_rate_result *res)
+{
+	if (res == NULL)
+		return;
+	cb__free(res->currencies);
+	memset(res, 0, sizeof(*res));
+}
+
+int
+cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,
+	cb_rate_result *out)
+{
+	struct rate_run run;
+	cb_rate_result res = CB_RATE_RESULT_INIT;
+	cb_charge_group *lines = NULL;
+	size_t nlines = 0, k = 0;
+	cb_rate_run_key key;
+	int64_t run_id = 0;
+	int error;
+
+	CB_ASSERT_ARG(store);
+	CB_ASSERT_ARG(rules);
+	CB_ASSERT_ARG(period);
+	CB_ASSERT_ARG(out);
+	memset(&run, 0, sizeof(run));
+	run.rules = rules;
+	if (cb_rules_alloc_count(rules) > 0)
+		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
+			"%s: allocation rules are not applied yet (%zu in the "
+			"rule set); remove them to rate with markup rules",
+			cb_rules_source(rules), cb_rules_alloc_count(rules));
+
+	if ((error = cb_store_rate_groups(store, period, collect, &run)) < 0)
+		goto done;
+	if (run.ngroups == 0) {
+		error = cb__error_set(CB_ENOTFOUND, CB_ERRCLASS_INVALID,
+			"rating: no ActualCost lines of %s are loaded: run "
+			"'chargeback ingest --period %s'",
+			period, period);
+		goto done;
+	}
+	for (size_t i = 0; i < run.ngroups; i++)
+		if ((error = price(&run, &run.groups[i])) < 0)
+			goto done;
+
+	/* Pass 3: lines in order, each customer's shortfalls after its
+	 * groups.  At most one extra line per aggregate. */
+	lines = cb__reallocarray(
+		NULL, run.ngroups + run.naggs, sizeof(*lines));
+	if (lines == NULL) {
+		error = CB_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i <= run.ngroups; i++) {
+		bool flush = i == run.ngroups ||
+			(i > 0 &&
+				strcmp(run.groups[i].g.customer_id,
+					run.groups[i - 1].g.customer_id) != 0);
+
+		if (flush) {
+			const char *cust = run.groups[i - 1].g.customer_id;
+
+			for (; k < run.naggs &&
+				strcmp(run.aggs[k].customer_id, cust) == 0;
+				k++) {
+				bool any;
+
+				if ((error = minimum_line(&run.aggs[k],
+					     &lines[nlines], &any)) < 0)
+					goto done;
+				if (any)
+					nlines++;
+			}
+		}
+		if (i < run.ngroups) {
+			lines[nlines] = run.groups[i].g;
+			lines[nlines].rule_name =
+				run.groups[i].rule ? run.groups[i].rule->name
+						   : NULL;
+			nlines++;
+		}
+	}
+	for (size_t i = 0; i < nlines; i++) {
+		if ((error = totals_add(&res, &lines[i])) < 0)
+			goto done;
+		if (lines[i].rule_name == NULL)
+			res.unmatched++;
+	}
+	res.lines = nlines;
+	if ((error = check_invariants(store, period, &res)) < 0)
+		goto done;
+
+	key.period = period;
+	key.rules_hash = cb_rules_hash(rules);
+	if ((error = cb_store_rate_begin(store, &key, &run_id)) < 0)
+		goto done;
+	if ((error = cb_store_rate_commit(store, &key, run_id, lines,
+		     nlines)) < 0) {
+		cb_store_rate_fail(store, run_id);
+		goto done;
+	}
+	res.run_id = run_id;
+	snprintf(res.rules_hash, sizeof(res.rules_hash), "%s", key.rules_hash);
+	*out = res;
+	memset(&res, 0, sizeof(res));
+	error = 0;
+done:
+	cb__free(lines);
+	for (size_t i = 0; i < run.ngroups; i++)
+		group_free_strings(&run.groups[i].g);
+	cb__free(run.groups);
+	cb__free(run.aggs);
+	cb_rate_result_dispose(&res);
+	return error;
+}
+
+int
+cb_rate_run(cb_store *store, const cb_config *config, const char *period,
+	cb_rate_result *out)
+{
+	cb_rules *rules = NULL;
+	int error;
+
+	CB_ASSERT_ARG(store);
+	CB_ASSERT_ARG(config);
+	CB_ASSERT_ARG(period);
+	CB_ASSERT_ARG(out);
+	if ((error = cb_rules_load_config(&rules, config)) < 0)
+		return error;
+	error = cb_rate_run_rules(store, rules, period, out);
+	cb_rules_free(rules);
+	return error;
+}

@@ -28,12 +28,12 @@
 
 /* A (customer, rule, currency) of the month: its volume and billing. */
 struct rate_agg {
-	const char *customer_id;       /* borrowed from the first group */
-	const char *currency;          /* borrowed from the first group */
-	const cb_markup_rule *rule;    /* borrowed from the rules */
-	const cb_charge_group *first;  /* first group it priced */
-	cb_money volume;               /* sum of the groups' base */
-	cb_money billed;               /* sum of what they billed */
+	const char *customer_id;      /* borrowed from the first group */
+	const char *currency;         /* borrowed from the first group */
+	const cb_markup_rule *rule;   /* borrowed from the rules */
+	const cb_charge_group *first; /* first group it priced */
+	cb_money volume;              /* sum of the groups' base */
+	cb_money billed;              /* sum of what they billed */
 };
 
 struct rate_group {
@@ -319,8 +319,8 @@ totals_add(cb_rate_result *res, const cb_charge_group *l)
 	size_t i;
 
 	for (i = 0; i < res->currency_count; i++) {
-		int c = strcmp(res->currencies[i].currency,
-			l->billing_currency);
+		int c = strcmp(
+			res->currencies[i].currency, l->billing_currency);
 
 		if (c == 0) {
 			t = &res->currencies[i];
@@ -337,8 +337,8 @@ totals_add(cb_rate_result *res, const cb_charge_group *l)
 				"rating: billing currency '%.16s' is not a "
 				"currency code",
 				l->billing_currency);
-		v = cb__reallocarray(res->currencies,
-			res->currency_count + 1, sizeof(*v));
+		v = cb__reallocarray(
+			res->currencies, res->currency_count + 1, sizeof(*v));
 		if (v == NULL)
 			return CB_ENOMEM;
 		res->currencies = v;
@@ -496,14 +496,14 @@ cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,
 
 	/* Pass 3: lines in order, each customer's shortfalls after its
 	 * groups.  At most one extra line per aggregate. */
-	lines = cb__reallocarray(
-		NULL, run.ngroups + run.naggs, sizeof(*lines));
+	lines = cb__reallocarray(NULL, run.ngroups + run.naggs, sizeof(*lines));
 	if (lines == NULL) {
 		error = CB_ENOMEM;
 		goto done;
 	}
 	for (size_t i = 0; i <= run.ngroups; i++) {
-		bool flush = i == run.ngroups ||
+		bool flush =
+			i == run.ngroups ||
 			(i > 0 &&
 				strcmp(run.groups[i].g.customer_id,
 					run.groups[i - 1].g.customer_id) != 0);
@@ -545,8 +545,8 @@ cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,
 	key.rules_hash = cb_rules_hash(rules);
 	if ((error = cb_store_rate_begin(store, &key, &run_id)) < 0)
 		goto done;
-	if ((error = cb_store_rate_commit(store, &key, run_id, lines,
-		     nlines)) < 0) {
+	if ((error = cb_store_rate_commit(store, &key, run_id, lines, nlines)) <
+		0) {
 		cb_store_rate_fail(store, run_id);
 		goto done;
 	}

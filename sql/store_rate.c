@@ -155,8 +155,8 @@ db_error(PGconn *conn, PGresult *res, const char *what)
 		n = sizeof(line) - 1;
 	memcpy(line, primary, n);
 	line[n] = '\0';
-	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: rating: %s: %s",
-		what, line);
+	cb__error_set(
+		CB_EDB, CB_ERRCLASS_DB, "database: rating: %s: %s", what, line);
 	if (sqlstate)
 		cb__error_set_sqlstate(sqlstate);
 	PQclear(res);
@@ -197,8 +197,8 @@ num(cb_money *out, const PGresult *res, int row, int col)
 }
 
 int
-cb_store_rate_groups(cb_store *store, const char *period,
-	cb_charge_group_cb cb, void *payload)
+cb_store_rate_groups(cb_store *store, const char *period, cb_charge_group_cb cb,
+	void *payload)
 {
 	PGresult *res = NULL;
 	char day[11];
@@ -241,8 +241,8 @@ cb_store_rate_groups(cb_store *store, const char *period,
 		g.has_date = true;
 		g.date = (int32_t)strtol(PQgetvalue(res, i, G_DATE), NULL, 10);
 		g.rows = strtoull(PQgetvalue(res, i, G_ROWS), NULL, 10);
-		g.retail_missing =
-			strtoull(PQgetvalue(res, i, G_RETAIL_MISSING), NULL, 10);
+		g.retail_missing = strtoull(
+			PQgetvalue(res, i, G_RETAIL_MISSING), NULL, 10);
 		if ((error = num(&g.quantity, res, i, G_QUANTITY)) < 0 ||
 			(error = num(&g.cost, res, i, G_COST)) < 0 ||
 			(error = num(&g.retail, res, i, G_RETAIL)) < 0)

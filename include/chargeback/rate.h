@@ -88,10 +88,10 @@ typedef struct {
 	cb_money cost;                /**< sum of costInBillingCurrency */
 	cb_money retail;              /**< sum of paygCostInBillingCurrency */
 	/* Set on charge lines only. */
-	cb_money base;           /**< what the rule priced */
-	cb_money markup;         /**< billed - cost */
-	cb_money billed;         /**< cost + markup, exact */
-	const char *rule_name;   /**< NULL: no rule matched */
+	cb_money base;         /**< what the rule priced */
+	cb_money markup;       /**< billed - cost */
+	cb_money billed;       /**< cost + markup, exact */
+	const char *rule_name; /**< NULL: no rule matched */
 } cb_charge_group;
 
 /** Receives each group in key order; non-zero stops (and is returned). */
@@ -105,8 +105,8 @@ typedef int (*cb_charge_group_cb)(const cb_charge_group *group, void *payload);
  * @return 0, CB_EINVAL (bad period), CB_EDB, or what @p cb returned.
  */
 CB_EXTERN(int)
-cb_store_rate_groups(cb_store *store, const char *period,
-	cb_charge_group_cb cb, void *payload);
+cb_store_rate_groups(cb_store *store, const char *period, cb_charge_group_cb cb,
+	void *payload);
 
 /** A rating run being written. */
 typedef struct {
@@ -119,8 +119,8 @@ typedef struct {
  * @return 0, CB_EINVAL, CB_EDB.
  */
 CB_EXTERN(int)
-cb_store_rate_begin(cb_store *store, const cb_rate_run_key *key,
-	int64_t *run_id);
+cb_store_rate_begin(
+	cb_store *store, const cb_rate_run_key *key, int64_t *run_id);
 
 /**
  * Write run @p run_id's @p n charge lines (line numbers 1..n in array
@@ -151,15 +151,15 @@ typedef struct {
 typedef struct {
 	int64_t run_id;
 	char rules_hash[CB_RULES_HASH_MAX];
-	uint64_t lines;                      /**< charge lines written */
-	uint64_t unmatched;                  /**< of which no rule priced */
+	uint64_t lines;     /**< charge lines written */
+	uint64_t unmatched; /**< of which no rule priced */
 	size_t currency_count;
 	cb_rate_currency_total *currencies; /**< ordered by code; owned */
 } cb_rate_result;
 
-#define CB_RATE_RESULT_INIT                       \
-	{                                         \
-		0, { 0 }, 0, 0, 0, NULL           \
+#define CB_RATE_RESULT_INIT             \
+	{                               \
+		0, { 0 }, 0, 0, 0, NULL \
 	}
 
 /** Release what @p res owns and reset it; NULL is a no-op. */

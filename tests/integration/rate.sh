@@ -18,7 +18,7 @@
 #   - the cost lines shuffled (three orders) give the same bytes.
 # Then: the text and JSON output of a run, re-rating, and the refusals
 # (nothing loaded, allocation rules, a retail base without retail cost,
-# no --period).  RATE_UPDATE=1 rewrites expected.csv (review the diff).
+# written lines that do not add up, no --period).  RATE_UPDATE=1 rewrites expected.csv (review the diff).
 . "$(dirname "$0")/lib.sh"
 
 P=2026-10
@@ -154,6 +154,28 @@ chargeback: rate: rules.cfg:2: markup rule 'retail-less-5' prices retail cost, b
 ERR
 check "refused: the run is recorded failed" "$(sql "$DSN" \
 	"SELECT count(*) FROM chargeback.rating_run WHERE state = 'running'")" 0
+
+# The invariant checked in SQL on what was written: a trigger that
+# changes a written line's cost by a cent makes the run CB_EUNBALANCED,
+# and nothing of it stays.
+rate_case percent "$CASES/percent/costs.csv"
+before=$(sql "$DSN" "SELECT min(run_id) FROM chargeback.charge_line")
+sql "$DSN" "CREATE FUNCTION public.tamper() RETURNS trigger LANGUAGE plpgsql
+  AS \$\$ BEGIN NEW.cost := NEW.cost + 0.01; NEW.billed := NEW.billed + 0.01;
+  RETURN NEW; END \$\$;
+  CREATE TRIGGER tamper BEFORE INSERT ON chargeback.charge_line
+  FOR EACH ROW WHEN (NEW.line_no = 2) EXECUTE FUNCTION public.tamper()"
+run --dsn "$DSN" --config chargeback.cfg rate --period $P
+expect_status 1
+expect_stderr <<'ERR'
+chargeback: rate: rating 2026-10: the written charge lines do not add up to the stored cost in 1 currency
+ERR
+check "unbalanced: the previous run's lines stay" "$(sql "$DSN" \
+	"SELECT count(DISTINCT run_id) || '/' || min(run_id) || '/' || count(*)
+	 FROM chargeback.charge_line WHERE period = '$P-01'")" "1/$before/3"
+check "unbalanced: the run is recorded failed" "$(sql "$DSN" \
+	"SELECT state FROM chargeback.rating_run ORDER BY run_id DESC LIMIT 1")" failed
+sql "$DSN" "DROP TRIGGER tamper ON chargeback.charge_line"
 
 run --dsn "$DSN" rate
 expect_status 2

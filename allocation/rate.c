@@ -71,8 +71,9 @@ dup(const char **out, const char *s)
 	return 0;
 }
 
+/* The owned strings of a kept group; free: release them first. */
 static void
-group_free_strings(cb_charge_group *g)
+group_strings(cb_charge_group *g, bool free_them)
 {
 	const char **s[] = { &g->billing_account_id, &g->customer_id,
 		&g->customer_name, &g->subscription_id, &g->service_family,
@@ -81,15 +82,23 @@ group_free_strings(cb_charge_group *g)
 		&g->reseller_name, &g->reseller_mpn_id, &g->billing_currency };
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
-		cb__free((void *)(uintptr_t)*s[i]);
+		if (free_them)
+			cb__free((void *)(uintptr_t)*s[i]);
 		*s[i] = NULL;
 	}
+}
+
+static void
+group_free_strings(cb_charge_group *g)
+{
+	group_strings(g, true);
 }
 
 static int
 group_copy(cb_charge_group *dst, const cb_charge_group *src)
 {
 	*dst = *src;
+	group_strings(dst, false); /* until each is copied */
 	if (dup(&dst->billing_account_id, src->billing_account_id) < 0 ||
 		dup(&dst->customer_id, src->customer_id) < 0 ||
 		dup(&dst->customer_name, src->customer_name) < 0 ||
@@ -229,19 +238,30 @@ collect(const cb_charge_group *g, void *payload)
 	return 0;
 }
 
-/* v x percent / 100: percent / 100 first (exact for a percentage of at
- * most 16 decimals), so the product is rounded once, at the 18th place,
- * as round(v * percent / 100, 18) is in SQL. */
+/*
+ * v x percent / 100, rounded once at the 18th place as
+ * round(v * percent / 100, 18) is in SQL, whenever percent has at most
+ * 16 decimals (percent / 100 is then exact and the product is the only
+ * rounding) or v x percent has at most 18 (the product is exact and the
+ * division is the only rounding) -- every percentage and amount seen in
+ * practice.  Beyond both, the two roundings may differ from SQL's one by
+ * 10^-18.
+ */
 static int
 percent_of(cb_money *out, cb_money v, cb_money percent)
 {
-	cb_money factor;
+	const cb_money hundred = cb_money_from_int(100);
+	cb_money factor, back, product;
 	int error;
 
-	if ((error = cb_money_div(&factor, percent, cb_money_from_int(100))) <
-		0)
+	if ((error = cb_money_div(&factor, percent, hundred)) < 0)
 		return error;
-	return cb_money_mul(out, v, factor);
+	if (cb_money_mul(&back, factor, hundred) == 0 &&
+		cb_money_cmp(back, percent) == 0)
+		return cb_money_mul(out, v, factor);
+	if ((error = cb_money_mul(&product, v, percent)) < 0)
+		return error;
+	return cb_money_div(out, product, hundred);
 }
 
 /* The band of a tier rule holding volume v (the first for v < 0). */

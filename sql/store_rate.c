@@ -257,7 +257,7 @@ int
 cb_store_rate_begin(
 	cb_store *store, const cb_rate_run_key *key, int64_t *run_id)
 {
-	cb_buf out = CB_BUF_INIT;
+	PGresult *res;
 	char day[11];
 	const char *params[2];
 	int error;
@@ -270,13 +270,16 @@ cb_store_rate_begin(
 		return error;
 	params[0] = day;
 	params[1] = key->rules_hash;
-	if ((error = cb__store_exec(store, &out, "recording the run",
-		     sql_begin_run, 2, params)) < 0)
-		goto done;
-	*run_id = strtoll(out.ptr, NULL, 10);
-done:
-	cb_buf_dispose(&out);
-	return error;
+	/* No allocation of ours after the row is inserted: a run recorded
+	 * is a run the caller knows of (and marks failed if need be). */
+	res = PQexecParams(
+		store->conn, sql_begin_run, 2, NULL, params, NULL, NULL, 0);
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+		PQntuples(res) != 1)
+		return db_error(store->conn, res, "recording the run");
+	*run_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
 }
 
 void

@@ -15,7 +15,10 @@
  * product or quotient, half away from zero):
  *   base     = cost (costInBillingCurrency) or retail
  *              (paygCostInBillingCurrency), as the rule says
- *   percent  price = base + base x percent / 100 (negative: a discount)
+ *   percent  price = base + base x percent / 100 (negative: a discount),
+ *            rounded once at the 18th place as SQL's
+ *            round(base * percent / 100, 18) (allocation/rate.c says
+ *            when two roundings could differ from it)
  *   per_unit price = base + quantity x per_unit
  *   tiers    price = base + base x percent / 100, the percent of the
  *            band holding the customer's monthly volume: the sum of the

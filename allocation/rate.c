@@ -3,9 +3,12 @@
  * statement grain, priced with the markup rules
  * (include/chargeback/rate.h has the pricing rules in full).
  *
- * Three passes over the groups, which the store hands over sorted by
- * customer first:
- *   1. keep each group, find its rule, take its base, and add the base
+ * The groups come from the store sorted by key.  First allocation: each
+ * group an allocation rule's source holds is split over the rule's
+ * customers (exactly, largest remainder at the 18th place) and replaced
+ * by its parts, and the groups are sorted again.  Then three passes, in
+ * key order (customer first):
+ *   1. find each group's markup rule, take its base, and add the base
  *      to the customer's volume for (rule, currency) -- the "monthly
  *      volume" tiers are chosen by;
  *   2. price each group (percent, per unit or tier), markup = price -
@@ -15,9 +18,9 @@
  * Then the invariants (background A.5) are checked against an
  * independent SQL sum, and only then is anything written.
  *
- * ALLOCATION: allocation rules apply before markup (issue 6) and would
- * move cost between customers between reading the groups and pass 1.
- * They are not applied yet: a rule set that has any is refused.
+ * Allocation not applied yet (refused up front): the proportional
+ * method, resource group and tag sources, cost-centre targets -- groups
+ * at the statement grain carry no resource group or tags.
  */
 #include "core/common.h"
 
@@ -25,6 +28,8 @@
 #include "chargeback/rate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 
 /* A (customer, rule, currency) of the month: its volume and billing. */
 struct rate_agg {
@@ -37,15 +42,23 @@ struct rate_agg {
 };
 
 struct rate_group {
-	cb_charge_group g;          /* strings owned (the store's die) */
+	/* strings owned (the store's die); an allocated part's borrowed
+	 * from its source group and the rules */
+	cb_charge_group g;
 	const cb_markup_rule *rule; /* NULL: billed at cost */
 	size_t agg;                 /* index into aggs, when rule */
+	bool moved;                 /* allocated away: parts replace it */
+	bool extra_part;            /* a part after the first of a split */
 };
 
 struct rate_run {
 	const cb_rules *rules;
 	struct rate_group *groups;
 	size_t ngroups, cap;
+	struct rate_group *parts; /* allocated parts */
+	size_t nparts, parts_cap;
+	struct rate_group **order; /* what is priced, in key order */
+	size_t norder;
 	struct rate_agg *aggs;
 	size_t naggs, agg_cap;
 	size_t cust_start; /* first agg of the current customer */
@@ -76,10 +89,11 @@ static void
 group_strings(cb_charge_group *g, bool free_them)
 {
 	const char **s[] = { &g->billing_account_id, &g->customer_id,
-		&g->customer_name, &g->subscription_id, &g->service_family,
-		&g->meter_category, &g->meter_id, &g->meter_name,
-		&g->charge_type, &g->publisher_type, &g->pricing_model,
-		&g->reseller_name, &g->reseller_mpn_id, &g->billing_currency };
+		&g->customer_name, &g->customer_tenant_id, &g->subscription_id,
+		&g->service_family, &g->meter_category, &g->meter_id,
+		&g->meter_name, &g->charge_type, &g->publisher_type,
+		&g->pricing_model, &g->reseller_name, &g->reseller_mpn_id,
+		&g->billing_currency };
 
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
 		if (free_them)
@@ -102,6 +116,7 @@ group_copy(cb_charge_group *dst, const cb_charge_group *src)
 	if (dup(&dst->billing_account_id, src->billing_account_id) < 0 ||
 		dup(&dst->customer_id, src->customer_id) < 0 ||
 		dup(&dst->customer_name, src->customer_name) < 0 ||
+		dup(&dst->customer_tenant_id, src->customer_tenant_id) < 0 ||
 		dup(&dst->subscription_id, src->subscription_id) < 0 ||
 		dup(&dst->service_family, src->service_family) < 0 ||
 		dup(&dst->meter_category, src->meter_category) < 0 ||
@@ -162,13 +177,12 @@ agg_find(struct rate_run *run, struct rate_group *r)
 	return 0;
 }
 
-/* Pass 1, per group from the store. */
+/* Keep each group the store hands over (strings copied). */
 static int
 collect(const cb_charge_group *g, void *payload)
 {
 	struct rate_run *run = payload;
 	struct rate_group *r;
-	cb_markup_line line;
 	int error;
 
 	if (run->ngroups == run->cap) {
@@ -190,17 +204,25 @@ collect(const cb_charge_group *g, void *payload)
 	if ((error = group_copy(&r->g, g)) < 0)
 		return error;
 	run->ngroups++;
-	if (run->ngroups == 1 ||
-		strcmp(run->groups[run->ngroups - 2].g.customer_id,
-			r->g.customer_id) != 0)
-		run->cust_start = run->naggs;
+	return 0;
+}
+
+/* Pass 1 for one group in key order: its rule, its base, and the base
+ * added to the customer's volume under the rule. */
+static int
+markup_assign(struct rate_run *run, struct rate_group *r)
+{
+	cb_markup_line line;
+	int error;
 
 	/* Partner-level lines (no customer: Azure's rounding adjustments)
 	 * are the partner's own and are not marked up. */
 	if (r->g.customer_id[0] == '\0')
 		return 0;
 	memset(&line, 0, sizeof(line));
-	line.customer_id = r->g.customer_id;
+	/* Rules name customers by tenant id. */
+	line.customer_id = r->g.customer_tenant_id ? r->g.customer_tenant_id
+						   : r->g.customer_id;
 	line.customer_name = r->g.customer_name;
 	line.service_family = r->g.service_family;
 	line.meter_category = r->g.meter_category;
@@ -235,6 +257,264 @@ collect(const cb_charge_group *g, void *payload)
 	if (cb_money_add(&run->aggs[r->agg].volume, run->aggs[r->agg].volume,
 		    r->g.base) < 0)
 		return overflow(&r->g);
+	return 0;
+}
+
+/* ---- allocation ------------------------------------------------------ */
+
+/* What this version applies: customer targets, even or percent, sources
+ * by subscription, meter category, service family or customer.  Groups
+ * carry no resource group or tags, so those sources (and cost-centre
+ * targets, which are chosen by them) are refused, as is proportional. */
+static int
+alloc_supported(const cb_rules *rules)
+{
+	for (size_t i = 0; i < cb_rules_alloc_count(rules); i++) {
+		const cb_alloc_rule *a = cb_rules_alloc(rules, i);
+		const char *why = NULL;
+
+		if (a->method == CB_ALLOC_PROPORTIONAL)
+			why = "the proportional method";
+		else if (a->source.resource_group || a->source.tag_key)
+			why = "resource group and tag sources";
+		for (size_t t = 0; why == NULL && t < a->target_count; t++)
+			if (a->targets[t].customer == NULL)
+				why = "cost centre targets";
+		if (why)
+			return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
+				"%s:%u: allocation rule '%s': not applied "
+				"yet: %s",
+				cb_rules_source(rules), a->line, a->name, why);
+	}
+	return 0;
+}
+
+static bool
+same(const char *rule, const char *have)
+{
+	return rule == NULL || (have != NULL && strcasecmp(rule, have) == 0);
+}
+
+/* The allocation rule of lowest priority whose source holds g. */
+static const cb_alloc_rule *
+alloc_find(const cb_rules *rules, const cb_charge_group *g, size_t *index)
+{
+	for (size_t i = 0; i < cb_rules_alloc_count(rules); i++) {
+		const cb_alloc_rule *a = cb_rules_alloc(rules, i);
+		const cb_rule_selector *src = &a->source;
+
+		if (same(src->subscription, g->subscription_id) &&
+			same(src->meter_category, g->meter_category) &&
+			same(src->service_family, g->service_family) &&
+			same(src->customer, g->customer_tenant_id
+						    ? g->customer_tenant_id
+						    : g->customer_id)) {
+			*index = i;
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static int
+parts_grow(struct rate_run *run, size_t n)
+{
+	struct rate_group *v;
+	size_t cap;
+
+	if (run->nparts + n <= run->parts_cap)
+		return 0;
+	cap = run->parts_cap ? run->parts_cap : 256;
+	while (cap < run->nparts + n)
+		cap *= 2;
+	if (cap > RATE_GROUPS_MAX)
+		return cb__error_set(CB_ERROR, CB_ERRCLASS_INVALID,
+			"rating: more than %zu allocated parts in one period",
+			RATE_GROUPS_MAX);
+	if ((v = cb__reallocarray(run->parts, cap, sizeof(*v))) == NULL)
+		return CB_ENOMEM;
+	run->parts = v;
+	run->parts_cap = cap;
+	return 0;
+}
+
+/* The customer id of lines of tenant @p tenant, else the tenant id as
+ * the rule writes it. */
+static const char *
+alloc_customer(const struct rate_run *run, const char *tenant)
+{
+	for (size_t i = 0; i < run->ngroups; i++) {
+		const cb_charge_group *g = &run->groups[i].g;
+
+		if (g->customer_tenant_id &&
+			strcasecmp(g->customer_tenant_id, tenant) == 0)
+			return g->customer_id;
+	}
+	return tenant;
+}
+
+/*
+ * Split each group an allocation rule's source holds over the rule's
+ * targets: cost, retail and quantity each by largest remainder at the
+ * 18th place (cb_money_allocate), so the parts add up to the group
+ * exactly (A.5 row conservation, checked again here).  The group is
+ * then marked moved and its parts are priced as the targets' lines.
+ */
+static int
+allocate(struct rate_run *run)
+{
+	size_t most = 0, total = 0, *first = NULL;
+	const char **target_ids = NULL;
+	cb_money *w = NULL, *pc = NULL, *pr = NULL, *pq = NULL;
+	size_t nrules = cb_rules_alloc_count(run->rules);
+	int error = 0;
+
+	for (size_t i = 0; i < cb_rules_alloc_count(run->rules); i++)
+		if (cb_rules_alloc(run->rules, i)->target_count > most)
+			most = cb_rules_alloc(run->rules, i)->target_count;
+	if (most == 0)
+		return 0;
+	/* Each target's customer id, resolved once per run. */
+	for (size_t i = 0; i < nrules; i++)
+		total += cb_rules_alloc(run->rules, i)->target_count;
+	if ((w = cb__reallocarray(NULL, most * 4, sizeof(*w))) == NULL ||
+		(first = cb__reallocarray(NULL, nrules, sizeof(*first))) ==
+			NULL ||
+		(target_ids = cb__reallocarray(
+			 NULL, total, sizeof(*target_ids))) == NULL) {
+		error = CB_ENOMEM;
+		goto done;
+	}
+	total = 0;
+	for (size_t i = 0; i < nrules; i++) {
+		const cb_alloc_rule *a = cb_rules_alloc(run->rules, i);
+
+		first[i] = total;
+		for (size_t t = 0; t < a->target_count; t++)
+			target_ids[total++] =
+				alloc_customer(run, a->targets[t].customer);
+	}
+	pc = w + most;
+	pr = pc + most;
+	pq = pr + most;
+	for (size_t i = 0; i < run->ngroups && error == 0; i++) {
+		struct rate_group *src = &run->groups[i];
+		size_t ai;
+		const cb_alloc_rule *a = alloc_find(run->rules, &src->g, &ai);
+		size_t n;
+		cb_money sum[3] = { CB_MONEY_ZERO, CB_MONEY_ZERO,
+			CB_MONEY_ZERO };
+
+		if (a == NULL)
+			continue;
+		n = a->target_count;
+		for (size_t t = 0; t < n; t++)
+			w[t] = a->method == CB_ALLOC_PERCENT
+				       ? a->targets[t].percent
+				       : cb_money_from_int(1);
+		if ((error = cb_money_allocate(pc, src->g.cost, w, n, 18)) <
+				0 ||
+			(error = cb_money_allocate(
+				 pr, src->g.retail, w, n, 18)) < 0 ||
+			(error = cb_money_allocate(
+				 pq, src->g.quantity, w, n, 18)) < 0 ||
+			(error = parts_grow(run, n)) < 0)
+			break;
+		for (size_t t = 0; t < n; t++) {
+			struct rate_group *p = &run->parts[run->nparts++];
+
+			*p = *src;
+			p->moved = false;
+			p->extra_part = t > 0;
+			p->g.customer_id = target_ids[first[ai] + t];
+			p->g.customer_tenant_id = a->targets[t].customer;
+			p->g.customer_name = NULL;
+			p->g.source_customer_id = src->g.customer_id;
+			p->g.allocation_rule = a->name;
+			p->g.cost = pc[t];
+			p->g.retail = pr[t];
+			p->g.quantity = pq[t];
+			if (cb_money_add(&sum[0], sum[0], pc[t]) < 0 ||
+				cb_money_add(&sum[1], sum[1], pr[t]) < 0 ||
+				cb_money_add(&sum[2], sum[2], pq[t]) < 0) {
+				error = overflow(&src->g);
+				break;
+			}
+		}
+		if (error == 0 &&
+			(cb_money_cmp(sum[0], src->g.cost) != 0 ||
+				cb_money_cmp(sum[1], src->g.retail) != 0 ||
+				cb_money_cmp(sum[2], src->g.quantity) != 0))
+			error = cb__error_set(CB_EUNBALANCED,
+				CB_ERRCLASS_INVALID,
+				"rating: allocation rule '%s': the parts of "
+				"customer '%s' do not add up to the source",
+				a->name, src->g.customer_id);
+		src->moved = true;
+	}
+done:
+	cb__free(w);
+	cb__free(first);
+	cb__free(target_ids);
+	return error;
+}
+
+static int
+str_cmp(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 0 : a == NULL ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/* The statement grain's order, as sql/store_rate.c sorts groups (bytes,
+ * NULLs first), then the allocation that made a part. */
+static int
+order_cmp(const void *pa, const void *pb)
+{
+	const cb_charge_group *a = &(*(struct rate_group *const *)pa)->g;
+	const cb_charge_group *b = &(*(struct rate_group *const *)pb)->g;
+	const char *const *fa[] = { &a->customer_id, &a->billing_account_id,
+		&a->subscription_id, &a->service_family, &a->meter_category,
+		&a->meter_id, &a->meter_name, &a->charge_type,
+		&a->publisher_type, &a->pricing_model, &a->reseller_name,
+		&a->reseller_mpn_id, &a->billing_currency };
+	const char *const *fb[] = { &b->customer_id, &b->billing_account_id,
+		&b->subscription_id, &b->service_family, &b->meter_category,
+		&b->meter_id, &b->meter_name, &b->charge_type,
+		&b->publisher_type, &b->pricing_model, &b->reseller_name,
+		&b->reseller_mpn_id, &b->billing_currency };
+	int c;
+
+	for (size_t i = 0; i < sizeof(fa) / sizeof(fa[0]); i++)
+		if ((c = str_cmp(*fa[i], *fb[i])) != 0)
+			return c;
+	if (a->date != b->date)
+		return a->date < b->date ? -1 : 1;
+	if ((c = str_cmp(a->source_customer_id, b->source_customer_id)) != 0)
+		return c;
+	return str_cmp(a->allocation_rule, b->allocation_rule);
+}
+
+/* The groups to price, in key order: the unmoved groups and the
+ * parts. */
+static int
+order_build(struct rate_run *run)
+{
+	size_t n = 0;
+
+	run->order = cb__reallocarray(
+		NULL, run->ngroups + run->nparts, sizeof(*run->order));
+	if (run->order == NULL)
+		return CB_ENOMEM;
+	for (size_t i = 0; i < run->ngroups; i++)
+		if (!run->groups[i].moved)
+			run->order[n++] = &run->groups[i];
+	for (size_t i = 0; i < run->nparts; i++)
+		run->order[n++] = &run->parts[i];
+	run->norder = n;
+	if (run->nparts > 0)
+		qsort(run->order, n, sizeof(*run->order), order_cmp);
 	return 0;
 }
 
@@ -333,7 +613,7 @@ price(struct rate_run *run, struct rate_group *r)
 
 /* Per-currency totals, kept sorted by code. */
 static int
-totals_add(cb_rate_result *res, const cb_charge_group *l)
+totals_add(cb_rate_result *res, const cb_charge_group *l, bool count_rows)
 {
 	cb_rate_currency_total *t = NULL;
 	size_t i;
@@ -371,7 +651,8 @@ totals_add(cb_rate_result *res, const cb_charge_group *l)
 			strlen(l->billing_currency) + 1);
 	}
 	t->lines++;
-	t->rows += l->rows;
+	if (count_rows)
+		t->rows += l->rows;
 	if (cb_money_add(&t->cost, t->cost, l->cost) < 0 ||
 		cb_money_add(&t->markup, t->markup, l->markup) < 0 ||
 		cb_money_add(&t->billed, t->billed, l->billed) < 0)
@@ -495,11 +776,10 @@ cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,
 	CB_ASSERT_ARG(out);
 	memset(&run, 0, sizeof(run));
 	run.rules = rules;
-	if (cb_rules_alloc_count(rules) > 0)
-		return cb__error_set(CB_ECONFIG, CB_ERRCLASS_CONFIG,
-			"%s: allocation rules are not applied yet (%zu in the "
-			"rule set); remove them to rate with markup rules",
-			cb_rules_source(rules), cb_rules_alloc_count(rules));
+	/* ALLOCATION is applied first (issue 6); what this version cannot
+	 * apply is refused before anything is read. */
+	if ((error = alloc_supported(rules)) < 0)
+		return error;
 
 	if ((error = cb_store_rate_groups(store, period, collect, &run)) < 0)
 		goto done;
@@ -510,26 +790,35 @@ cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,
 			period, period);
 		goto done;
 	}
-	for (size_t i = 0; i < run.ngroups; i++)
-		if ((error = price(&run, &run.groups[i])) < 0)
+	if ((error = allocate(&run)) < 0 || (error = order_build(&run)) < 0)
+		goto done;
+	for (size_t i = 0; i < run.norder; i++) {
+		if (i == 0 || strcmp(run.order[i - 1]->g.customer_id,
+				      run.order[i]->g.customer_id) != 0)
+			run.cust_start = run.naggs;
+		if ((error = markup_assign(&run, run.order[i])) < 0)
+			goto done;
+	}
+	for (size_t i = 0; i < run.norder; i++)
+		if ((error = price(&run, run.order[i])) < 0)
 			goto done;
 
 	/* Pass 3: lines in order, each customer's shortfalls after its
 	 * groups.  At most one extra line per aggregate. */
-	lines = cb__reallocarray(NULL, run.ngroups + run.naggs, sizeof(*lines));
+	lines = cb__reallocarray(NULL, run.norder + run.naggs, sizeof(*lines));
 	if (lines == NULL) {
 		error = CB_ENOMEM;
 		goto done;
 	}
-	for (size_t i = 0; i <= run.ngroups; i++) {
+	for (size_t i = 0; i <= run.norder; i++) {
 		bool flush =
-			i == run.ngroups ||
+			i == run.norder ||
 			(i > 0 &&
-				strcmp(run.groups[i].g.customer_id,
-					run.groups[i - 1].g.customer_id) != 0);
+				strcmp(run.order[i]->g.customer_id,
+					run.order[i - 1]->g.customer_id) != 0);
 
 		if (flush) {
-			const char *cust = run.groups[i - 1].g.customer_id;
+			const char *cust = run.order[i - 1]->g.customer_id;
 
 			for (; k < run.naggs &&
 				strcmp(run.aggs[k].customer_id, cust) == 0;
@@ -539,23 +828,26 @@ cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,
 				if ((error = minimum_line(&run.aggs[k],
 					     &lines[nlines], &any)) < 0)
 					goto done;
-				if (any)
+				if (any) {
+					if ((error = totals_add(&res,
+						     &lines[nlines], true)) < 0)
+						goto done;
 					nlines++;
+				}
 			}
 		}
-		if (i < run.ngroups) {
-			lines[nlines] = run.groups[i].g;
+		if (i < run.norder) {
+			lines[nlines] = run.order[i]->g;
 			lines[nlines].rule_name =
-				run.groups[i].rule ? run.groups[i].rule->name
+				run.order[i]->rule ? run.order[i]->rule->name
 						   : NULL;
+			if ((error = totals_add(&res, &lines[nlines],
+				     !run.order[i]->extra_part)) < 0)
+				goto done;
+			if (lines[nlines].rule_name == NULL)
+				res.unmatched++;
 			nlines++;
 		}
-	}
-	for (size_t i = 0; i < nlines; i++) {
-		if ((error = totals_add(&res, &lines[i])) < 0)
-			goto done;
-		if (lines[i].rule_name == NULL)
-			res.unmatched++;
 	}
 	res.lines = nlines;
 	if ((error = check_invariants(store, period, &res)) < 0)
@@ -580,6 +872,8 @@ done:
 	for (size_t i = 0; i < run.ngroups; i++)
 		group_free_strings(&run.groups[i].g);
 	cb__free(run.groups);
+	cb__free(run.parts);
+	cb__free(run.order);
 	cb__free(run.aggs);
 	cb_rate_result_dispose(&res);
 	return error;

@@ -19,11 +19,13 @@
 
 /*
  * The period's committed ActualCost lines at the statement grain.  The
- * customer's name is not part of the grain (it may be spelt differently
- * from line to line): the smallest spelling is used for name globs.
+ * customer's name and tenant id are not part of the grain (customer_id
+ * stands for both; a name may be spelt differently from line to line):
+ * the smallest value is used for the rules.
  */
 static const char sql_groups[] =
 	"SELECT l.billing_account_id, l.customer_id, min(d.customer_name),"
+	" min(d.customer_tenant_id),"
 	" d.subscription_id, d.service_family, d.meter_category, d.meter_id,"
 	" d.meter_name, d.charge_type, d.publisher_type, d.pricing_model,"
 	" d.reseller_name, d.reseller_mpn_id,"
@@ -61,6 +63,7 @@ enum {
 	G_ACCOUNT = 0,
 	G_CUSTOMER,
 	G_CUSTOMER_NAME,
+	G_TENANT,
 	G_SUBSCRIPTION,
 	G_FAMILY,
 	G_CATEGORY,
@@ -90,7 +93,8 @@ static const char sql_copy[] =
 	" period, run_id, line_no, subscription_id, service_family,"
 	" meter_category, meter_id, meter_name, charge_type, publisher_type,"
 	" pricing_model, reseller_name, date, billing_currency, quantity,"
-	" cost, retail, base, markup, billed, rule_name, rules_hash)"
+	" cost, retail, base, markup, billed, rule_name, allocation_rule,"
+	" source_customer_id, rules_hash)"
 	" FROM STDIN";
 
 static const char sql_delete_old[] =
@@ -227,6 +231,7 @@ cb_store_rate_groups(cb_store *store, const char *period, cb_charge_group_cb cb,
 		g.billing_account_id = PQgetvalue(res, i, G_ACCOUNT);
 		g.customer_id = PQgetvalue(res, i, G_CUSTOMER);
 		g.customer_name = opt(res, i, G_CUSTOMER_NAME);
+		g.customer_tenant_id = opt(res, i, G_TENANT);
 		g.subscription_id = opt(res, i, G_SUBSCRIPTION);
 		g.service_family = opt(res, i, G_FAMILY);
 		g.meter_category = opt(res, i, G_CATEGORY);
@@ -375,6 +380,8 @@ copy_line(cb_buf *b, const char *day, const char *run, uint64_t no,
 		(error = copy_money(b, l->markup, '\t')) < 0 ||
 		(error = copy_money(b, l->billed, '\t')) < 0 ||
 		(error = copy_text(b, l->rule_name, '\t')) < 0 ||
+		(error = copy_text(b, l->allocation_rule, '\t')) < 0 ||
+		(error = copy_text(b, l->source_customer_id, '\t')) < 0 ||
 		(error = copy_text(b, hash, '\n')) < 0)
 		return error;
 	return 0;

@@ -38,8 +38,20 @@
  * Tags: groups span resources, so they carry no tags; a rule that
  * selects on a tag matches no group at this grain.  statement_currency
  * and exchange_rate are the statements' business: charge lines stay in
- * the billing currency.  Allocation rules are not applied yet: a rule
- * set with any is refused (CB_ECONFIG).
+ * the billing currency.
+ *
+ * Allocation, before markup: a group that an allocation rule's source
+ * holds (by subscription, meter category, service family or customer;
+ * the rule of lowest priority wins) is split over the rule's customers,
+ * evenly or by its percentages: cost, retail and quantity each by
+ * largest remainder at the 18th place, so the parts add up to the group
+ * exactly.  Each part becomes a group of its target customer (the
+ * customer id that lines of the target's tenant carry, else the tenant
+ * id as the rule writes it; name unknown, so name globs do not match
+ * the part), records the rule and the source
+ * customer, and is priced as the target's.  Not applied yet, and refused
+ * (CB_ECONFIG): the proportional method, resource group and tag
+ * sources, cost-centre targets.
  *
  * Before anything is written the run checks (background A.5), per
  * billing currency: sum(billed) - sum(markup) = sum(cost) exactly, and
@@ -72,6 +84,9 @@ typedef struct {
 	const char *billing_account_id; /**< never NULL ("" when absent) */
 	const char *customer_id;        /**< never NULL ("": partner level) */
 	const char *customer_name;      /**< for rules' name globs */
+	/** the customer's tenant id (customerTenantId), which rules name;
+	 * NULL when the lines have none */
+	const char *customer_tenant_id;
 	const char *subscription_id;
 	const char *service_family;
 	const char *meter_category;
@@ -85,16 +100,22 @@ typedef struct {
 	const char *billing_currency; /**< never NULL ("" when absent) */
 	bool has_date;                /**< false: a line of the whole month */
 	int32_t date;                 /**< the usage day, days since 1970 */
-	uint64_t rows;                /**< cost lines in the group */
-	uint64_t retail_missing;      /**< of which without a retail cost */
-	cb_money quantity;            /**< sum of quantity */
-	cb_money cost;                /**< sum of costInBillingCurrency */
-	cb_money retail;              /**< sum of paygCostInBillingCurrency */
+	/** cost lines in the group (each part of an allocated group
+	 * repeats its source's) */
+	uint64_t rows;
+	uint64_t retail_missing; /**< of which without a retail cost */
+	cb_money quantity;       /**< sum of quantity */
+	cb_money cost;           /**< sum of costInBillingCurrency */
+	cb_money retail;         /**< sum of paygCostInBillingCurrency */
 	/* Set on charge lines only. */
 	cb_money base;         /**< what the rule priced */
 	cb_money markup;       /**< billed - cost */
 	cb_money billed;       /**< cost + markup, exact */
 	const char *rule_name; /**< NULL: no rule matched */
+	/** an allocated part: the allocation rule that moved it here, and
+	 * the customer whose cost it was; both NULL otherwise */
+	const char *allocation_rule;
+	const char *source_customer_id;
 } cb_charge_group;
 
 /** Receives each group in key order; non-zero stops (and is returned). */
@@ -173,10 +194,10 @@ CB_EXTERN(void) cb_rate_result_dispose(cb_rate_result *res);
  *
  * @param[out] out  the run's totals (dispose it); untouched on failure
  * @return 0; CB_ENOTFOUND when no ActualCost line of the period is
- *         loaded; CB_ECONFIG for a rule set with allocation rules or a
- *         rule that cannot price a group (a retail base without retail
- *         cost); CB_EUNBALANCED when an invariant fails (nothing
- *         written); CB_EOVERFLOW; CB_EDB; CB_ENOMEM.
+ *         loaded; CB_ECONFIG for allocation rules this version does
+ *         not apply or a rule that cannot price a group (a retail base without
+ * retail cost); CB_EUNBALANCED when an invariant fails (nothing written);
+ * CB_EOVERFLOW; CB_EDB; CB_ENOMEM.
  */
 CB_EXTERN(int)
 cb_rate_run_rules(cb_store *store, const cb_rules *rules, const char *period,

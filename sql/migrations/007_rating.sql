@@ -59,7 +59,10 @@ CREATE UNIQUE INDEX rating_run_one_committed
 -- equals the period's stored ActualCost (background A.5, checked by the
 -- engine before anything is written).  rule_name is the markup rule that
 -- priced the line, NULL when none matched (then billed = cost);
--- rules_hash the rule set's hash, on every line.  charge_type
+-- rules_hash the rule set's hash, on every line.  allocation_rule and
+-- source_customer_id are set on a part of a group an allocation rule
+-- moved to this customer: the rule and the customer the cost was
+-- reported under (NULL otherwise).  charge_type
 -- 'MinimumMonthly' marks a shortfall line: cost 0, markup = billed =
 -- the minimum less what the rule's lines billed.
 CREATE TABLE chargeback.charge_line (
@@ -86,6 +89,8 @@ CREATE TABLE chargeback.charge_line (
   markup numeric NOT NULL,
   billed numeric NOT NULL,
   rule_name text,
+  allocation_rule text,
+  source_customer_id text,
   rules_hash text NOT NULL,
   PRIMARY KEY (customer_id, period, run_id, line_no),
   CHECK (period = date_trunc('month', period)::date),

@@ -36,7 +36,8 @@ check() { # WHAT GOT WANT
 LINES="SELECT customer_id, billing_account_id, subscription_id,
   service_family, meter_category, meter_id, meter_name, charge_type,
   publisher_type, pricing_model, reseller_name, date, billing_currency,
-  quantity, cost, retail, base, markup, billed, rule_name
+  quantity, cost, retail, base, markup, billed, rule_name,
+  allocation_rule, source_customer_id
   FROM chargeback.charge_line WHERE period = '$P-01'
   ORDER BY customer_id COLLATE \"C\", line_no"
 
@@ -123,10 +124,11 @@ expect_stderr <<'ERR'
 chargeback: rate: rating: no ActualCost lines of 2026-09 are loaded: run 'chargeback ingest --period 2026-09'
 ERR
 
-# Allocation rules are refused, and nothing is written.
+# Allocation this version does not apply is refused, and nothing is
+# written.
 cat >"$TEST_WORKDIR/rules.cfg" <<'CFG'
 allocation = ( { name = "shared"; priority = 1;
-	source = { subscription = "sub-a"; }; method = "even";
+	source = { subscription = "sub-a"; }; method = "proportional";
 	targets = ( { customer = "bbbbbbbb-0000-4000-8000-000000000002"; } ); } );
 markup = ( { name = "ten"; priority = 1; customers = { all = true; };
 	base = "cost"; percent = 10; } );
@@ -134,7 +136,7 @@ CFG
 run --dsn "$DSN" --config chargeback.cfg rate --period $P
 expect_status 1
 expect_stderr <<'ERR'
-chargeback: rate: rules.cfg: allocation rules are not applied yet (1 in the rule set); remove them to rate with markup rules
+chargeback: rate: rules.cfg:1: allocation rule 'shared': not applied yet: the proportional method
 ERR
 check "refused: the previous run stays" "$(sql "$DSN" \
 	"SELECT count(DISTINCT run_id) || '/' || min(run_id)

@@ -279,15 +279,16 @@ test_rate_refusals(void **state)
 
 	ASSERT_OK(cb_rules_load_string(&alloc,
 		"allocation = ( { name = \"a\"; priority = 1;\n"
-		"  source = { subscription = \"s\"; }; method = \"even\";\n"
-		"  targets = ( { customer = \"c1\"; } ); } );\n"
+		"  source = { customer = \"c1\"; subscription = \"s\"; };\n"
+		"  method = \"percent\";\n"
+		"  targets = ( { cost_centre = \"rd\"; percent = 100;\n"
+		"    resource_group = \"rg\"; } ); } );\n"
 		"markup = ();\n",
 		"a.cfg"));
 	assert_int_equal(CB_ECONFIG,
 		cb_rate_run_rules(f->store, alloc, "2026-10", &res));
-	assert_string_equal("a.cfg: allocation rules are not applied yet (1 "
-			    "in the rule set); remove them to rate with "
-			    "markup rules",
+	assert_string_equal("a.cfg:1: allocation rule 'a': not applied yet: "
+			    "cost centre targets",
 		cb_error_last()->message);
 	assert_int_equal(0, res.run_id);
 	assert_string_equal("0",

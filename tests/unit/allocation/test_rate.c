@@ -5,9 +5,11 @@
  *
  * a period's lines are grouped at the statement grain, priced exactly
  * and written with the run's totals per currency; a re-rate replaces the
- * previous run's lines; out of memory at any point writes nothing and
+ * previous run's lines; an even allocation splits exactly before the
+ * parts are marked up; out of memory at any point writes nothing and
  * leaves the result untouched; bad arguments, an empty period and
- * allocation rules are refused with their messages.  The data-driven
+ * allocation this version does not apply are refused with their
+ * messages.  The data-driven
  * cases (every rule kind, currencies, shuffled input) are in
  * tests/integration/rate.sh with tests/data/rating/.
  */
@@ -121,6 +123,7 @@ row(cb_cost_row *r, const char *customer, const char *family,
 	text(r, CB_COST_BILLING_ACCOUNT_ID, "ba1");
 	text(r, CB_COST_CUSTOMER_TENANT_ID, customer);
 	text(r, CB_COST_SERVICE_FAMILY, family);
+	text(r, CB_COST_SUBSCRIPTION_ID, "s1");
 	text(r, CB_COST_METER_NAME, "meter");
 	text(r, CB_COST_CHARGE_TYPE, "Usage");
 	text(r, CB_COST_BILLING_CURRENCY, currency);
@@ -254,6 +257,77 @@ test_rate_exact_and_replaced(void **state)
 	cb_rules_free(rules);
 }
 
+/* Allocation, then markup: c1's Storage split evenly over c1, c2, c3
+ * (cost 1 -> 0.333333333333333334 + 0.333333333333333333 x 2), the
+ * parts marked up by 10 %; out of memory anywhere writes nothing. */
+static void
+test_rate_allocation(void **state)
+{
+	struct fixture *f = *state;
+	cb_cost_row rows[2];
+	cb_rules *rules = NULL;
+	cb_rate_result res = CB_RATE_RESULT_INIT;
+	const char *want = "c1|Compute|2026-10-01|EUR|1|2|0.2|2.2|ten;"
+			   "c1|Storage|2026-10-01|EUR|0.333333333333333334|"
+			   "0.333333333333333334|0.033333333333333333|"
+			   "0.366666666666666667|ten|split|c1;"
+			   "c2|Storage|2026-10-01|EUR|0.333333333333333333|"
+			   "0.333333333333333333|0.033333333333333333|"
+			   "0.366666666666666666|ten|split|c1;"
+			   "c3|Storage|2026-10-01|EUR|0.333333333333333333|"
+			   "0.333333333333333333|0.033333333333333333|"
+			   "0.366666666666666666|ten|split|c1";
+	const char *sql =
+		"SELECT string_agg(concat_ws('|', customer_id, service_family,"
+		" date, billing_currency, quantity, cost, markup, billed,"
+		" rule_name, allocation_rule, source_customer_id), ';'"
+		" ORDER BY customer_id, line_no) FROM chargeback.charge_line";
+	unsigned long n;
+	int rc = CB_ENOMEM;
+
+	row(&rows[0], "c1", "Compute", "EUR", 1, "1", "2", 2);
+	row(&rows[1], "c1", "Storage", "EUR", 1, "1", "1", 3);
+	load(f->store, rows, 2);
+	ASSERT_OK(cb_rules_load_string(&rules,
+		"allocation = ( { name = \"split\"; priority = 1;\n"
+		"  source = { service_family = \"Storage\"; };\n"
+		"  method = \"even\"; targets = ( { customer = \"c1\"; },\n"
+		"  { customer = \"c2\"; }, { customer = \"c3\"; } ); } );\n"
+		"markup = ( { name = \"ten\"; priority = 1;\n"
+		"  customers = { all = true; }; base = \"cost\";\n"
+		"  percent = 10; } );\n",
+		"s.cfg"));
+	ASSERT_OK(cb_rate_run_rules(f->store, rules, "2026-10", &res));
+	assert_int_equal(4, res.lines);
+	assert_int_equal(1, res.currency_count);
+	assert_int_equal(2, res.currencies[0].rows);
+	assert_money("3", res.currencies[0].cost);
+	/* each part's markup rounded at the 18th place */
+	assert_money("0.299999999999999999", res.currencies[0].markup);
+	assert_money("3.299999999999999999", res.currencies[0].billed);
+	assert_string_equal(want, query(f->store, sql));
+	cb_rate_result_dispose(&res);
+
+	ASSERT_OK(cb__store_exec(f->store, NULL, "test",
+		"DELETE FROM chargeback.charge_line", 0, NULL));
+	for (n = 1; rc == CB_ENOMEM && n < 400; n++) {
+		cb__alloc_fail_after(n);
+		rc = cb_rate_run_rules(f->store, rules, "2026-10", &res);
+		cb__alloc_fail_after(0);
+		if (rc == CB_ENOMEM) {
+			assert_null(res.currencies);
+			assert_string_equal(
+				"0", query(f->store, "SELECT count(*) FROM "
+						     "chargeback.charge_line"));
+		}
+	}
+	ASSERT_OK(rc);
+	assert_true(n > 10);
+	assert_string_equal(want, query(f->store, sql));
+	cb_rate_result_dispose(&res);
+	cb_rules_free(rules);
+}
+
 static void
 test_rate_refusals(void **state)
 {
@@ -333,6 +407,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_rate_exact_and_replaced),
+		T(test_rate_allocation),
 		T(test_rate_refusals),
 	};
 

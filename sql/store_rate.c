@@ -97,6 +97,11 @@ static const char sql_copy[] =
 	" source_customer_id, rules_hash)"
 	" FROM STDIN";
 
+/* Commits of one period take turns: a second waits for the first and
+ * then replaces its lines (never two runs' lines at once). */
+static const char sql_lock[] =
+	"SELECT pg_advisory_xact_lock(hashtext('chargeback.rate ' || $1))";
+
 static const char sql_delete_old[] =
 	"DELETE FROM chargeback.charge_line WHERE period = $1::date"
 	" AND run_id <> $2::bigint";
@@ -439,6 +444,12 @@ cb_store_rate_commit(cb_store *store, const cb_rate_run_key *key,
 	if ((error = exec(conn, NULL, "begin", "BEGIN", 0, NULL)) < 0)
 		goto done;
 	in_txn = true;
+	params[0] = day;
+	if ((error = exec(conn, NULL,
+		     "waiting for another rating of the "
+		     "period",
+		     sql_lock, 1, params)) < 0)
+		goto done;
 	res = PQexec(conn, sql_copy);
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
 		error = db_error(conn, res, "starting to copy charge lines");

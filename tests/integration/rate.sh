@@ -16,9 +16,11 @@
 #   - per currency, sum(billed) - sum(markup) = sum(cost) = the stored
 #     lines' cost, in numeric (the engine checks it too);
 #   - the cost lines shuffled (three orders) give the same bytes.
-# Then: the text and JSON output of a run, re-rating, and the refusals
-# (nothing loaded, allocation rules, a retail base without retail cost,
-# written lines that do not add up, no --period).  RATE_UPDATE=1 rewrites expected.csv (review the diff).
+# Then: the text and JSON output of a run, re-rating, two ratings at
+# once, and the refusals (nothing loaded, allocation this version does
+# not apply, a retail base without retail cost, written lines that do
+# not add up, no --period).  RATE_UPDATE=1 rewrites expected.csv (review
+# the diff).
 . "$(dirname "$0")/lib.sh"
 
 P=2026-10
@@ -116,6 +118,24 @@ OUT
 check "re-rate: superseded runs keep no lines" "$(sql "$DSN" \
 	"SELECT count(DISTINCT run_id) || '/' || min(run_id)
 	 FROM chargeback.charge_line WHERE period = '$P-01'")" "1/$run_id"
+
+# Two ratings of the month at once: both succeed, one after the other;
+# the lines are those of the later one alone.
+(cd "$TEST_WORKDIR" && "$CHARGEBACK" --dsn "$DSN" --config chargeback.cfg \
+	rate --period $P >"$TEST_TMP/c1.out" 2>&1) &
+c1=$!
+(cd "$TEST_WORKDIR" && "$CHARGEBACK" --dsn "$DSN" --config chargeback.cfg \
+	rate --period $P >"$TEST_TMP/c2.out" 2>&1) &
+c2=$!
+wait $c1; s1=$?
+wait $c2; s2=$?
+check "concurrent: both succeed" "$s1/$s2" 0/0
+check "concurrent: one run's lines, the committed one" "$(sql "$DSN" \
+	"SELECT count(DISTINCT l.run_id) || '/' || count(*) || '/' ||
+	 min(r.state) FROM chargeback.charge_line l
+	 JOIN chargeback.rating_run r USING (run_id)
+	 WHERE l.period = '$P-01'")" 1/3/committed
+run_id=$(sql "$DSN" "SELECT run_id FROM chargeback.rating_run WHERE state = 'committed'")
 
 # Nothing loaded for the month: exit 1.
 run --dsn "$DSN" --config chargeback.cfg rate --period 2026-09

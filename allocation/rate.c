@@ -62,7 +62,6 @@ struct rate_run {
 	struct rate_agg *aggs;
 	size_t naggs, agg_cap;
 	size_t cust_start; /* first agg of the current customer */
-	int error;
 };
 
 /* Most groups one run keeps in memory: 2^27 (each ~300 bytes plus its

@@ -33,7 +33,10 @@
  *            bill less than the minimum over the month, one more line
  *            (charge type "MinimumMonthly", no day) bills the shortfall
  *            as markup with cost 0.
- * A group no rule matches is billed at cost (markup 0, no rule name).
+ * A group no rule matches is billed at cost (markup 0, no rule name), as
+ * are partner-level groups (no customer: Azure's rounding adjustments).
+ * Rules name customers by tenant id (customerTenantId), matched ignoring
+ * case.
  *
  * Tags: groups span resources, so they carry no tags; a rule that
  * selects on a tag matches no group at this grain.  statement_currency
@@ -48,10 +51,10 @@
  * exactly.  Each part becomes a group of its target customer (the
  * customer id that lines of the target's tenant carry, else the tenant
  * id as the rule writes it; name unknown, so name globs do not match
- * the part), records the rule and the source
- * customer, and is priced as the target's.  Not applied yet, and refused
- * (CB_ECONFIG): the proportional method, resource group and tag
- * sources, cost-centre targets.
+ * the part), records the rule and the source customer, and is priced as
+ * the target's.  Not applied yet, and refused (CB_ECONFIG): the
+ * proportional method, resource group and tag sources, cost-centre
+ * targets.
  *
  * Before anything is written the run checks (background A.5), per
  * billing currency: sum(billed) - sum(markup) = sum(cost) exactly, and

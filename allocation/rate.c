@@ -18,9 +18,9 @@
  * Then the invariants (background A.5) are checked against an
  * independent SQL sum, and only then is anything written.
  *
- * Allocation not applied yet (refused up front): the proportional
- * method, resource group and tag sources, cost-centre targets -- groups
- * at the statement grain carry no resource group or tags.
+ * Allocation not applied yet (refused up front): resource group and tag
+ * sources, cost-centre targets -- groups at the statement grain carry no
+ * resource group or tags.
  */
 #include "core/common.h"
 
@@ -48,6 +48,7 @@ struct rate_group {
 	const cb_markup_rule *rule; /* NULL: billed at cost */
 	size_t agg;                 /* index into aggs, when rule */
 	bool moved;                 /* allocated away: parts replace it */
+	size_t alloc;               /* its allocation rule, or SIZE_MAX */
 	bool extra_part;            /* a part after the first of a split */
 };
 
@@ -261,10 +262,10 @@ markup_assign(struct rate_run *run, struct rate_group *r)
 
 /* ---- allocation ------------------------------------------------------ */
 
-/* What this version applies: customer targets, even or percent, sources
- * by subscription, meter category, service family or customer.  Groups
- * carry no resource group or tags, so those sources (and cost-centre
- * targets, which are chosen by them) are refused, as is proportional. */
+/* What this version applies: customer targets, even, percent or
+ * proportional, sources by subscription, meter category, service family
+ * or customer.  Groups carry no resource group or tags, so those sources
+ * (and cost-centre targets, which are chosen by them) are refused. */
 static int
 alloc_supported(const cb_rules *rules)
 {
@@ -272,9 +273,7 @@ alloc_supported(const cb_rules *rules)
 		const cb_alloc_rule *a = cb_rules_alloc(rules, i);
 		const char *why = NULL;
 
-		if (a->method == CB_ALLOC_PROPORTIONAL)
-			why = "the proportional method";
-		else if (a->source.resource_group || a->source.tag_key)
+		if (a->source.resource_group || a->source.tag_key)
 			why = "resource group and tag sources";
 		for (size_t t = 0; why == NULL && t < a->target_count; t++)
 			if (a->targets[t].customer == NULL)
@@ -352,6 +351,66 @@ alloc_customer(const struct rate_run *run, const char *tenant)
 	return tenant;
 }
 
+/* A proportional rule's weights in one currency, computed once. */
+struct rate_weights {
+	size_t rule;
+	const char *currency; /* borrowed from a group */
+	cb_money *w;          /* one per target; owned */
+};
+
+/*
+ * The weights of proportional rule @p ai for a source in @p currency:
+ * each target's own cost in that currency (of the rule's service family
+ * when it names one) -- its groups that no allocation source holds; a
+ * negative sum weighs 0.
+ */
+static int
+alloc_weights(struct rate_run *run, struct rate_weights **cache, size_t *ncache,
+	size_t ai, const char *currency, const cb_money **out)
+{
+	const cb_alloc_rule *a = cb_rules_alloc(run->rules, ai);
+	struct rate_weights *v, *e;
+
+	for (size_t i = 0; i < *ncache; i++)
+		if ((*cache)[i].rule == ai &&
+			strcmp((*cache)[i].currency, currency) == 0) {
+			*out = (*cache)[i].w;
+			return 0;
+		}
+	if ((v = cb__reallocarray(*cache, *ncache + 1, sizeof(*v))) == NULL)
+		return CB_ENOMEM;
+	*cache = v;
+	e = &v[*ncache];
+	e->rule = ai;
+	e->currency = currency;
+	if ((e->w = cb__reallocarray(
+		     NULL, a->target_count, sizeof(cb_money))) == NULL)
+		return CB_ENOMEM;
+	(*ncache)++;
+	for (size_t t = 0; t < a->target_count; t++)
+		e->w[t] = CB_MONEY_ZERO;
+	for (size_t i = 0; i < run->ngroups; i++) {
+		const struct rate_group *h = &run->groups[i];
+		const char *tenant = h->g.customer_tenant_id
+					     ? h->g.customer_tenant_id
+					     : h->g.customer_id;
+
+		if (h->alloc != SIZE_MAX ||
+			strcmp(h->g.billing_currency, currency) != 0 ||
+			!same(a->proportional_family, h->g.service_family))
+			continue;
+		for (size_t t = 0; t < a->target_count; t++)
+			if (strcasecmp(a->targets[t].customer, tenant) == 0 &&
+				cb_money_add(&e->w[t], e->w[t], h->g.cost) < 0)
+				return overflow(&h->g);
+	}
+	for (size_t t = 0; t < a->target_count; t++)
+		if (cb_money_sign(e->w[t]) < 0)
+			e->w[t] = CB_MONEY_ZERO;
+	*out = e->w;
+	return 0;
+}
+
 /*
  * Split each group an allocation rule's source holds over the rule's
  * targets: cost, retail and quantity each by largest remainder at the
@@ -366,7 +425,18 @@ allocate(struct rate_run *run)
 	const char **target_ids = NULL;
 	cb_money *w = NULL, *pc = NULL, *pr = NULL, *pq = NULL;
 	size_t nrules = cb_rules_alloc_count(run->rules);
+	struct rate_weights *cache = NULL;
+	size_t ncache = 0;
 	int error = 0;
+
+	for (size_t i = 0; i < run->ngroups; i++) {
+		size_t ai;
+
+		run->groups[i].alloc =
+			alloc_find(run->rules, &run->groups[i].g, &ai)
+				? ai
+				: SIZE_MAX;
+	}
 
 	for (size_t i = 0; i < cb_rules_alloc_count(run->rules); i++)
 		if (cb_rules_alloc(run->rules, i)->target_count > most)
@@ -398,19 +468,51 @@ allocate(struct rate_run *run)
 	pq = pr + most;
 	for (size_t i = 0; i < run->ngroups && error == 0; i++) {
 		struct rate_group *src = &run->groups[i];
-		size_t ai;
-		const cb_alloc_rule *a = alloc_find(run->rules, &src->g, &ai);
-		size_t n;
+		size_t ai = src->alloc, n;
+		const cb_alloc_rule *a;
+		const cb_money *pw;
+		bool unallocated = false, emitted = false;
 		cb_money sum[3] = { CB_MONEY_ZERO, CB_MONEY_ZERO,
 			CB_MONEY_ZERO };
 
-		if (a == NULL)
+		if (ai == SIZE_MAX)
 			continue;
+		a = cb_rules_alloc(run->rules, ai);
 		n = a->target_count;
-		for (size_t t = 0; t < n; t++)
-			w[t] = a->method == CB_ALLOC_PERCENT
-				       ? a->targets[t].percent
-				       : cb_money_from_int(1);
+		if (a->method == CB_ALLOC_PROPORTIONAL) {
+			if ((error = alloc_weights(run, &cache, &ncache, ai,
+				     src->g.billing_currency, &pw)) < 0)
+				break;
+			unallocated = true;
+			for (size_t t = 0; t < n; t++) {
+				w[t] = pw[t];
+				if (cb_money_sign(w[t]) > 0)
+					unallocated = false;
+			}
+		} else {
+			for (size_t t = 0; t < n; t++)
+				w[t] = a->method == CB_ALLOC_PERCENT
+					       ? a->targets[t].percent
+					       : cb_money_from_int(1);
+		}
+		if (unallocated) {
+			/* No target has any weight: the explicit unallocated
+			 * bucket, the partner-level customer "". */
+			if ((error = parts_grow(run, 1)) < 0)
+				break;
+			run->parts[run->nparts] = *src;
+			run->parts[run->nparts].moved = false;
+			run->parts[run->nparts].extra_part = false;
+			run->parts[run->nparts].g.customer_id = "";
+			run->parts[run->nparts].g.customer_tenant_id = NULL;
+			run->parts[run->nparts].g.customer_name = NULL;
+			run->parts[run->nparts].g.source_customer_id =
+				src->g.customer_id;
+			run->parts[run->nparts].g.allocation_rule = a->name;
+			run->nparts++;
+			src->moved = true;
+			continue;
+		}
 		if ((error = cb_money_allocate(pc, src->g.cost, w, n, 18)) <
 				0 ||
 			(error = cb_money_allocate(
@@ -420,11 +522,16 @@ allocate(struct rate_run *run)
 			(error = parts_grow(run, n)) < 0)
 			break;
 		for (size_t t = 0; t < n; t++) {
-			struct rate_group *p = &run->parts[run->nparts++];
+			struct rate_group *p;
 
+			/* A target of no weight gets nothing: no line. */
+			if (cb_money_is_zero(w[t]))
+				continue;
+			p = &run->parts[run->nparts++];
 			*p = *src;
 			p->moved = false;
-			p->extra_part = t > 0;
+			p->extra_part = emitted;
+			emitted = true;
 			p->g.customer_id = target_ids[first[ai] + t];
 			p->g.customer_tenant_id = a->targets[t].customer;
 			p->g.customer_name = NULL;
@@ -452,6 +559,9 @@ allocate(struct rate_run *run)
 		src->moved = true;
 	}
 done:
+	for (size_t i = 0; i < ncache; i++)
+		cb__free(cache[i].w);
+	cb__free(cache);
 	cb__free(w);
 	cb__free(first);
 	cb__free(target_ids);

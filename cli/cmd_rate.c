@@ -105,7 +105,8 @@ const char cli_rate_help[] =
 	"matches; a minimum monthly charge\nadds a line for the shortfall.  "
 	"Amounts are exact, never rounded.\nBefore writing, per currency: "
 	"billed - markup = cost, and cost = the\nstored lines' cost.  "
-	"Allocation rules apply first (even or percent, to customers).\n\n"
+	"Allocation rules apply first (to customers: even, percent or\n"
+	"proportional).\n\n"
 	"Exit status: 0 rated; 1 "
 	"nothing loaded for the month, an invariant\nfailed, or a failure; "
 	"2 usage error.";

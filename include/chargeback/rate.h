@@ -46,15 +46,19 @@
  * Allocation, before markup: a group that an allocation rule's source
  * holds (by subscription, meter category, service family or customer;
  * the rule of lowest priority wins) is split over the rule's customers,
- * evenly or by its percentages: cost, retail and quantity each by
+ * evenly, by its percentages, or in proportion to each target's own
+ * cost in the group's currency (its groups no allocation source holds;
+ * of the rule's service family when it names one; a negative sum weighs
+ * 0; a target of no weight gets no line, and when no target has any the
+ * group goes whole to the unallocated bucket, customer ""): cost,
+ * retail and quantity each by
  * largest remainder at the 18th place, so the parts add up to the group
  * exactly.  Each part becomes a group of its target customer (the
  * customer id that lines of the target's tenant carry, else the tenant
  * id as the rule writes it; name unknown, so name globs do not match
  * the part), records the rule and the source customer, and is priced as
- * the target's.  Not applied yet, and refused (CB_ECONFIG): the
- * proportional method, resource group and tag sources, cost-centre
- * targets.
+ * the target's.  Not applied yet, and refused (CB_ECONFIG): resource
+ * group and tag sources, cost-centre targets.
  *
  * Before anything is written the run checks (background A.5), per
  * billing currency: sum(billed) - sum(markup) = sum(cost) exactly, and

@@ -148,7 +148,7 @@ ERR
 # written.
 cat >"$TEST_WORKDIR/rules.cfg" <<'CFG'
 allocation = ( { name = "shared"; priority = 1;
-	source = { subscription = "sub-a"; }; method = "proportional";
+	source = { resource_group = "rg-hub"; }; method = "even";
 	targets = ( { customer = "bbbbbbbb-0000-4000-8000-000000000002"; } ); } );
 markup = ( { name = "ten"; priority = 1; customers = { all = true; };
 	base = "cost"; percent = 10; } );
@@ -156,7 +156,7 @@ CFG
 run --dsn "$DSN" --config chargeback.cfg rate --period $P
 expect_status 1
 expect_stderr <<'ERR'
-chargeback: rate: rules.cfg:1: allocation rule 'shared': not applied yet: the proportional method
+chargeback: rate: rules.cfg:1: allocation rule 'shared': not applied yet: resource group and tag sources
 ERR
 check "refused: the previous run stays" "$(sql "$DSN" \
 	"SELECT count(DISTINCT run_id) || '/' || min(run_id)

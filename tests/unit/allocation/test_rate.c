@@ -259,7 +259,9 @@ test_rate_exact_and_replaced(void **state)
 
 /* Allocation, then markup: c1's Storage split evenly over c1, c2, c3
  * (cost 1 -> 0.333333333333333334 + 0.333333333333333333 x 2), the
- * parts marked up by 10 %; out of memory anywhere writes nothing. */
+ * parts marked up by 10 %; c1's Compute, in proportion to c2's own cost
+ * (none), to the unallocated bucket at cost; out of memory anywhere
+ * writes nothing. */
 static void
 test_rate_allocation(void **state)
 {
@@ -267,7 +269,7 @@ test_rate_allocation(void **state)
 	cb_cost_row rows[2];
 	cb_rules *rules = NULL;
 	cb_rate_result res = CB_RATE_RESULT_INIT;
-	const char *want = "c1|Compute|2026-10-01|EUR|1|2|0.2|2.2|ten;"
+	const char *want = "|Compute|2026-10-01|EUR|1|2|0|2|prop|c1;"
 			   "c1|Storage|2026-10-01|EUR|0.333333333333333334|"
 			   "0.333333333333333334|0.033333333333333333|"
 			   "0.366666666666666667|ten|split|c1;"
@@ -292,7 +294,11 @@ test_rate_allocation(void **state)
 		"allocation = ( { name = \"split\"; priority = 1;\n"
 		"  source = { service_family = \"Storage\"; };\n"
 		"  method = \"even\"; targets = ( { customer = \"c1\"; },\n"
-		"  { customer = \"c2\"; }, { customer = \"c3\"; } ); } );\n"
+		"  { customer = \"c2\"; }, { customer = \"c3\"; } ); },\n"
+		"  { name = \"prop\"; priority = 2;\n"
+		"  source = { service_family = \"Compute\"; };\n"
+		"  method = \"proportional\";\n"
+		"  targets = ( { customer = \"c2\"; } ); } );\n"
 		"markup = ( { name = \"ten\"; priority = 1;\n"
 		"  customers = { all = true; }; base = \"cost\";\n"
 		"  percent = 10; } );\n",
@@ -303,8 +309,8 @@ test_rate_allocation(void **state)
 	assert_int_equal(2, res.currencies[0].rows);
 	assert_money("3", res.currencies[0].cost);
 	/* each part's markup rounded at the 18th place */
-	assert_money("0.299999999999999999", res.currencies[0].markup);
-	assert_money("3.299999999999999999", res.currencies[0].billed);
+	assert_money("0.099999999999999999", res.currencies[0].markup);
+	assert_money("3.099999999999999999", res.currencies[0].billed);
 	assert_string_equal(want, query(f->store, sql));
 	cb_rate_result_dispose(&res);
 

@@ -83,6 +83,11 @@ int cli_costs(struct cli_ctx *ctx, const struct cli_args *args);
 extern const struct cli_opt cli_costs_opts[];
 extern const char cli_costs_help[];
 
+/* `chargeback rate` (cmd_rate.c). */
+int cli_rate(struct cli_ctx *ctx, const struct cli_args *args);
+extern const struct cli_opt cli_rate_opts[];
+extern const char cli_rate_help[];
+
 /* `chargeback reconcile` (cmd_reconcile.c). */
 int cli_reconcile(struct cli_ctx *ctx, const struct cli_args *args);
 extern const struct cli_opt cli_reconcile_opts[];

@@ -90,6 +90,15 @@ static const struct cli_cmd commands[] = {
 		.opts = cli_reconcile_opts,
 	},
 	{
+		.name = "rate",
+		.run = cli_rate,
+		.summary = "price a month's cost with the markup rules",
+		.usage = "--period YYYY-MM",
+		.help = cli_rate_help,
+		.flags = CLI_NEEDS_STORE,
+		.opts = cli_rate_opts,
+	},
+	{
 		.name = "policy",
 		.summary =
 			"customers' view charges policies: list, plan, apply",

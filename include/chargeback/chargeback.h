@@ -21,5 +21,6 @@
 #include "chargeback/costs.h"
 #include "chargeback/ingest.h"
 #include "chargeback/reconcile.h"
+#include "chargeback/rate.h"
 
 #endif

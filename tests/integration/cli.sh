@@ -37,6 +37,7 @@ Commands:
   ingest     load a month of cost lines into the database
   costs      report the stored cost of a month
   reconcile  tie out a month's invoices against the cost lines
+  rate       price a month's cost with the markup rules
   policy     customers' view charges policies: list, plan, apply
   budget     plan and apply customer budgets
   help       show help for a command

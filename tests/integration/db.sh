@@ -92,27 +92,27 @@ expect_stdout <<OUT
 OUT
 
 # A database migrated by a newer chargeback: refused, and status says why.
-sql "$db" "INSERT INTO chargeback.schema_migration (version, name, checksum, chargeback_version, applied_at) VALUES (7, 'from_the_future', 'x', '9.0.0', '2026-02-01 08:30:00+00')"
+sql "$db" "INSERT INTO chargeback.schema_migration (version, name, checksum, chargeback_version, applied_at) VALUES (8, 'from_the_future', 'x', '9.0.0', '2026-02-01 08:30:00+00')"
 run --dsn "$db" db migrate
 expect_status 1
 expect_stdout </dev/null
 expect_stderr <<OUT
-chargeback: db migrate: database schema is at version 7, newer than this chargeback (knows $known): upgrade chargeback
+chargeback: db migrate: database schema is at version 8, newer than this chargeback (knows $known): upgrade chargeback
 OUT
 run --dsn "$db" db status
 expect_status 0
 expect_stdout <<OUT
-schema version 7 (this chargeback knows $known): the database is newer: upgrade chargeback
-$(rows applied 2026-01-31T10:00:00Z 007_from_the_future unknown 2026-02-01T08:30:00Z)
+schema version 8 (this chargeback knows $known): the database is newer: upgrade chargeback
+$(rows applied 2026-01-31T10:00:00Z 008_from_the_future unknown 2026-02-01T08:30:00Z)
 OUT
 run --output json --dsn "$db" db status
 expect_status 0
 expect_stdout <<OUT
-{"schema_version":7,"known_version":$known,"status":"newer","migrations":[$(json_rows applied 2026-01-31T10:00:00Z),{"version":7,"name":"from_the_future","state":"unknown","applied_at":"2026-02-01T08:30:00Z"}]}
+{"schema_version":8,"known_version":$known,"status":"newer","migrations":[$(json_rows applied 2026-01-31T10:00:00Z),{"version":8,"name":"from_the_future","state":"unknown","applied_at":"2026-02-01T08:30:00Z"}]}
 OUT
 
 # An applied migration edited afterwards: refused, and status shows it.
-sql "$db" "DELETE FROM chargeback.schema_migration WHERE version = 7; UPDATE chargeback.schema_migration SET checksum = repeat('ab', 32)"
+sql "$db" "DELETE FROM chargeback.schema_migration WHERE version = 8; UPDATE chargeback.schema_migration SET checksum = repeat('ab', 32)"
 run --dsn "$db" db migrate
 expect_status 1
 expect_stderr <<OUT

@@ -211,13 +211,13 @@ test_store_refuses_newer_database(void **state)
 	exec1(f->store,
 		"INSERT INTO chargeback.schema_migration"
 		" (version, name, checksum, chargeback_version)"
-		" VALUES (7, $1, 'x', '9.9.9')",
+		" VALUES (8, $1, 'x', '9.9.9')",
 		"from_the_future");
 
 	assert_int_equal(CB_EUNSUPPORTED, cb_store_migrate(f->store, &applied));
 	assert_int_equal(0, applied);
 	snprintf(expect, sizeof(expect),
-		"database schema is at version 7, newer than this chargeback "
+		"database schema is at version 8, newer than this chargeback "
 		"(knows %d): upgrade chargeback",
 		known_version());
 	assert_string_equal(expect, cb_error_last()->message);
@@ -225,12 +225,12 @@ test_store_refuses_newer_database(void **state)
 	assert_string_equal("", cb_error_last()->sqlstate);
 
 	ASSERT_OK(cb_store_schema_version(f->store, &db, &known));
-	assert_int_equal(7, db);
+	assert_int_equal(8, db);
 	assert_int_equal(known_version(), known);
 
 	ASSERT_OK(cb_store_migration_foreach(f->store, list_cb, &l));
 	assert_int_equal((int)cb__migration_count + 1, l.count);
-	assert_int_equal(7, l.version[l.count - 1]);
+	assert_int_equal(8, l.version[l.count - 1]);
 	assert_int_equal(CB_MIGRATION_UNKNOWN, l.state[l.count - 1]);
 	assert_string_equal("from_the_future", l.name[l.count - 1]);
 	assert_timestamp(l.applied_at[l.count - 1]);

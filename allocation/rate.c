@@ -470,7 +470,7 @@ allocate(struct rate_run *run)
 		struct rate_group *src = &run->groups[i];
 		size_t ai = src->alloc, n;
 		const cb_alloc_rule *a;
-		const cb_money *pw;
+		const cb_money *pw = NULL;
 		bool unallocated = false, emitted = false;
 		cb_money sum[3] = { CB_MONEY_ZERO, CB_MONEY_ZERO,
 			CB_MONEY_ZERO };

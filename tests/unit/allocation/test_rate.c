@@ -29,63 +29,19 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static cb_store *admin;
-static const char *base_dsn;
-static unsigned scratch_seq;
-
-struct fixture {
-	char dbname[64];
-	char dsn[1024];
-	cb_store *store;
-};
-
-#define ASSERT_OK(expr)                                                    \
-	do {                                                               \
-		int rc_ = (expr);                                          \
-		if (rc_ != 0)                                              \
-			fail_msg("%s: %s (%s)", #expr, cb_error_name(rc_), \
-				cb_error_last()->message);                 \
-	} while (0)
-
-static cb_buf query_out = CB_BUF_INIT;
-
-static const char *
-query(cb_store *store, const char *sql)
-{
-	ASSERT_OK(cb__store_exec(store, &query_out, "test", sql, 0, NULL));
-	return query_out.ptr;
-}
+#include "tests/support/scratchdb.h"
 
 static int
 fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char stmt[128];
-
-	assert_non_null(f);
-	snprintf(f->dbname, sizeof(f->dbname), "cb_test_rate_%ld_%u",
-		(long)getpid(), scratch_seq++);
-	snprintf(f->dsn, sizeof(f->dsn), "%s dbname=%s", base_dsn, f->dbname);
-	snprintf(stmt, sizeof(stmt), "CREATE DATABASE %s TEMPLATE template0",
-		f->dbname);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", stmt, 0, NULL));
-	ASSERT_OK(cb_store_open(&f->store, f->dsn));
-	ASSERT_OK(cb_store_migrate(f->store, NULL));
-	*state = f;
+	*state = cb_scratch_db_create("rate");
 	return 0;
 }
 
 static int
 fixture_teardown(void **state)
 {
-	struct fixture *f = *state;
-	char stmt[128];
-
-	cb_store_close(f->store);
-	snprintf(
-		stmt, sizeof(stmt), "DROP DATABASE %s WITH (FORCE)", f->dbname);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", stmt, 0, NULL));
-	free(f);
+	cb_scratch_db_drop(*state);
 	return 0;
 }
 
@@ -165,7 +121,7 @@ static const char lines_sql[] =
 static void
 test_rate_exact_and_replaced(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_row rows[5];
 	cb_rules *rules = NULL;
 	cb_rate_result res = CB_RATE_RESULT_INIT;
@@ -202,7 +158,7 @@ test_rate_exact_and_replaced(void **state)
 		"c1|Storage|2026-10-03|EUR|10|2|5|7|rest;"
 		"c2|Compute|2026-10-02|USD|1|-3|-1|-4|compute;"
 		"c2|Storage|2026-10-02|USD|4|1|2|3|rest",
-		query(f->store, lines_sql));
+		cb_scratch_query(f->store, lines_sql));
 	first = res.run_id;
 	cb_rate_result_dispose(&res);
 	assert_null(res.currencies);
@@ -216,10 +172,11 @@ test_rate_exact_and_replaced(void **state)
 		"c1|Storage|2026-10-03|EUR|10|2|5|7|rest;"
 		"c2|Compute|2026-10-02|USD|1|-3|-1|-4|compute;"
 		"c2|Storage|2026-10-02|USD|4|1|2|3|rest",
-		query(f->store, lines_sql));
+		cb_scratch_query(f->store, lines_sql));
 	assert_string_equal("superseded,committed",
-		query(f->store, "SELECT string_agg(state, ',' ORDER BY run_id)"
-				" FROM chargeback.rating_run"));
+		cb_scratch_query(f->store,
+			"SELECT string_agg(state, ',' ORDER BY run_id)"
+			" FROM chargeback.rating_run"));
 	cb_rate_result_dispose(&res);
 
 	/* Out of memory at any point: CB_ENOMEM, the result untouched,
@@ -239,7 +196,7 @@ test_rate_exact_and_replaced(void **state)
 				assert_int_equal(0, res.run_id);
 				assert_null(res.currencies);
 				assert_string_equal(want,
-					query(f->store,
+					cb_scratch_query(f->store,
 						"SELECT string_agg(DISTINCT "
 						"run_id::text, ',') FROM "
 						"chargeback.charge_line"));
@@ -249,10 +206,11 @@ test_rate_exact_and_replaced(void **state)
 		assert_true(n > 10);
 		assert_int_equal(4, res.lines);
 		cb_rate_result_dispose(&res);
-		assert_string_equal("0",
-			query(f->store, "SELECT count(*) FROM "
-					"chargeback.rating_run WHERE state = "
-					"'running'"));
+		assert_string_equal(
+			"0", cb_scratch_query(f->store,
+				     "SELECT count(*) FROM "
+				     "chargeback.rating_run WHERE state = "
+				     "'running'"));
 	}
 	cb_rules_free(rules);
 }
@@ -265,7 +223,7 @@ test_rate_exact_and_replaced(void **state)
 static void
 test_rate_allocation(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_row rows[2];
 	cb_rules *rules = NULL;
 	cb_rate_result res = CB_RATE_RESULT_INIT;
@@ -311,7 +269,7 @@ test_rate_allocation(void **state)
 	/* each part's markup rounded at the 18th place */
 	assert_money("0.099999999999999999", res.currencies[0].markup);
 	assert_money("3.099999999999999999", res.currencies[0].billed);
-	assert_string_equal(want, query(f->store, sql));
+	assert_string_equal(want, cb_scratch_query(f->store, sql));
 	cb_rate_result_dispose(&res);
 
 	ASSERT_OK(cb__store_exec(f->store, NULL, "test",
@@ -323,13 +281,14 @@ test_rate_allocation(void **state)
 		if (rc == CB_ENOMEM) {
 			assert_null(res.currencies);
 			assert_string_equal(
-				"0", query(f->store, "SELECT count(*) FROM "
-						     "chargeback.charge_line"));
+				"0", cb_scratch_query(f->store,
+					     "SELECT count(*) FROM "
+					     "chargeback.charge_line"));
 		}
 	}
 	ASSERT_OK(rc);
 	assert_true(n > 10);
-	assert_string_equal(want, query(f->store, sql));
+	assert_string_equal(want, cb_scratch_query(f->store, sql));
 	cb_rate_result_dispose(&res);
 	cb_rules_free(rules);
 }
@@ -337,7 +296,7 @@ test_rate_allocation(void **state)
 static void
 test_rate_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_rules *rules = NULL, *alloc = NULL;
 	cb_rate_result res = CB_RATE_RESULT_INIT;
 
@@ -371,8 +330,9 @@ test_rate_refusals(void **state)
 			    "cost centre targets",
 		cb_error_last()->message);
 	assert_int_equal(0, res.run_id);
-	assert_string_equal("0",
-		query(f->store, "SELECT count(*) FROM chargeback.rating_run"));
+	assert_string_equal(
+		"0", cb_scratch_query(f->store,
+			     "SELECT count(*) FROM chargeback.rating_run"));
 	cb_rules_free(alloc);
 	cb_rules_free(rules);
 }
@@ -381,27 +341,14 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	base_dsn = getenv("CHARGEBACK_TEST_DSN");
-	if (base_dsn == NULL || *base_dsn == '\0') {
-		fprintf(stderr, "test_rate: CHARGEBACK_TEST_DSN is not set "
-				"(scripts/pg-local start; export "
-				"CHARGEBACK_TEST_DSN=\"$(scripts/pg-local "
-				"dsn)\")\n");
-		return -1;
-	}
-	if (cb_store_open(&admin, base_dsn) != 0) {
-		fprintf(stderr, "test_rate: %s\n", cb_error_last()->message);
-		return -1;
-	}
-	return 0;
+	return cb_scratch_admin_open("test_rate");
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	cb_store_close(admin);
-	cb_buf_dispose(&query_out);
+	cb_scratch_admin_close();
 	return 0;
 }
 

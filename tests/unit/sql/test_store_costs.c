@@ -24,23 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static cb_store *admin;
-static const char *base_dsn;
-static unsigned scratch_seq;
-
-struct fixture {
-	char dbname[64];
-	char dsn[1024];
-	cb_store *store;
-};
-
-#define ASSERT_OK(expr)                                                    \
-	do {                                                               \
-		int rc_ = (expr);                                          \
-		if (rc_ != 0)                                              \
-			fail_msg("%s: %s (%s)", #expr, cb_error_name(rc_), \
-				cb_error_last()->message);                 \
-	} while (0)
+#include "tests/support/scratchdb.h"
 
 #define ASSERT_FAILS(code, expr)                                         \
 	do {                                                             \
@@ -51,46 +35,18 @@ struct fixture {
 				cb_error_last()->message);               \
 	} while (0)
 
-static cb_buf query_out = CB_BUF_INIT;
-
-static const char *
-query(cb_store *store, const char *sql)
-{
-	ASSERT_OK(cb__store_exec(store, &query_out, "test", sql, 0, NULL));
-	return query_out.ptr;
-}
-
 static int
 fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char stmt[128];
-
-	assert_non_null(f);
-	snprintf(f->dbname, sizeof(f->dbname), "cb_test_costs_%ld_%u",
-		(long)getpid(), scratch_seq++);
-	snprintf(f->dsn, sizeof(f->dsn), "%s dbname=%s", base_dsn, f->dbname);
-	snprintf(stmt, sizeof(stmt), "CREATE DATABASE %s TEMPLATE template0",
-		f->dbname);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", stmt, 0, NULL));
-	ASSERT_OK(cb_store_open(&f->store, f->dsn));
-	ASSERT_OK(cb_store_migrate(f->store, NULL));
-	*state = f;
+	*state = cb_scratch_db_create("costs");
 	return 0;
 }
 
 static int
 fixture_teardown(void **state)
 {
-	struct fixture *f = *state;
-	char stmt[128];
-
 	cb__cost_cache_limit(0);
-	cb_store_close(f->store);
-	snprintf(
-		stmt, sizeof(stmt), "DROP DATABASE %s WITH (FORCE)", f->dbname);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", stmt, 0, NULL));
-	free(f);
+	cb_scratch_db_drop(*state);
 	return 0;
 }
 
@@ -227,7 +183,7 @@ report(cb_store *store, const char *period, cb_cost_metric metric,
 static void
 test_costs_load_stores_exact_values(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_totals t = CB_COST_TOTALS_INIT;
 	cb_cost_row rows[4];
 
@@ -267,18 +223,18 @@ test_costs_load_stores_exact_values(void **state)
 
 	/* Stored text, exactly as written (no padding to 18 places). */
 	assert_string_equal("0.000036,0.123456789012345678,-12.5,1000",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(cost_in_billing_currency::text, ','"
 			" ORDER BY part, line) FROM chargeback.cost_line"));
 	assert_string_equal("2.5,NULL,-13,2.5",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(coalesce("
 			"payg_cost_in_billing_currency::text, 'NULL'), ','"
 			" ORDER BY part, line) FROM chargeback.cost_line"));
 	assert_string_equal("0|170141183460469231731.687303715884105727|"
 			    "-170141183460469231731.687303715884105728|"
 			    "0.000000000000000001|24",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT quantity || '|' || unit_price || '|' ||"
 			" payg_price || '|' || exchange_rate_pricing_to_billing"
 			" || '|' || (SELECT quantity FROM chargeback.cost_line"
@@ -291,7 +247,7 @@ test_costs_load_stores_exact_values(void **state)
 		"2026-10-01|2026-10-31|t|NULL|{\"env\": \"prod\"}|"
 		"{\"ServiceType\": \"Standard_D2s_v3\"}|"
 		"{\"CustomerTenantDomainName\": \"fabrikam.com\"}|NULL",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT concat_ws('|', scope, metric, billing_account_id,"
 			" CASE WHEN customer_id = '0b7e0a3c-7d0e-4a43-9d2e-"
 			"1f1b2c3d4e5f' THEN 'fabrikam-tenant' END, period, date,"
@@ -308,12 +264,12 @@ test_costs_load_stores_exact_values(void **state)
 		"committed|4|2|file usage.csv|{\"EUR\": {\"cost\": "
 		"\"987.623492789012345678\", \"rows\": 4, \"paygCost\": "
 		"\"-8\"}}",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT concat_ws('|', state, rows, descriptors, source,"
 			" totals) FROM chargeback.cost_load"));
 	/* Leaves under month partitions, staging CHECK in place. */
 	assert_string_equal("cost_descriptor_l1,cost_line_l1",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(c.relname, ',' ORDER BY c.relname)"
 			" FROM pg_inherits i JOIN pg_class c ON c.oid ="
 			" i.inhrelid JOIN pg_class p ON p.oid = i.inhparent"
@@ -330,7 +286,7 @@ test_costs_load_stores_exact_values(void **state)
 static void
 test_costs_numeric_round_trip(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_load *load = NULL;
 	cb_buf want = CB_BUF_INIT;
 	cb_cost_row r;
@@ -367,7 +323,7 @@ test_costs_numeric_round_trip(void **state)
 	}
 	ASSERT_OK(cb_store_cost_load_commit(load, NULL));
 	assert_string_equal(want.ptr,
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(quantity::text, ',' ORDER BY line)"
 			" FROM chargeback.cost_line"));
 	cb_buf_dispose(&want);
@@ -376,7 +332,7 @@ test_costs_numeric_round_trip(void **state)
 static void
 test_costs_reload_replaces(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_totals t = CB_COST_TOTALS_INIT;
 	cb_cost_load_key other = key_files;
 	cb_cost_row rows[3];
@@ -402,18 +358,18 @@ test_costs_reload_replaces(void **state)
 	assert_money("5", t.currencies[0].payg_cost);
 
 	assert_string_equal("1 superseded,2 committed,3 committed",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(load_id || ' ' || state, ','"
 			" ORDER BY load_id) FROM chargeback.cost_load"));
 	assert_string_equal("2:1,3:2",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(load_id || ':' || n, ',' ORDER BY"
 			" load_id) FROM (SELECT load_id, count(*) n FROM"
 			" chargeback.cost_line GROUP BY 1) s"));
 	snprintf(sql, sizeof(sql),
 		"SELECT count(*) FROM pg_class WHERE relname IN"
 		" ('cost_line_l1', 'cost_descriptor_l1')");
-	assert_string_equal("0", query(f->store, sql));
+	assert_string_equal("0", cb_scratch_query(f->store, sql));
 	/* Both scopes together: 2.304 + 10.01 - 0.01. */
 	assert_string_equal("(null)|(null)|EUR|3|12.304|7.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
@@ -422,7 +378,7 @@ test_costs_reload_replaces(void **state)
 	assert_string_equal("(null)|(null)|EUR|3|12.304|7.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
 	assert_string_equal(
-		"1", query(f->store,
+		"1", cb_scratch_query(f->store,
 			     "SELECT count(*) FROM chargeback.cost_load WHERE"
 			     " scope = 'files' AND state = 'committed'"));
 	/* A month that turned out empty replaces it with nothing. */
@@ -434,7 +390,7 @@ test_costs_reload_replaces(void **state)
 	assert_string_equal("(null)|(null)|EUR|1|2.304|2.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
 	assert_string_equal("5 committed 0 {}",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT concat_ws(' ', load_id, state, rows, totals)"
 			" FROM chargeback.cost_load WHERE load_id = 5"));
 	cb_cost_totals_dispose(&t);
@@ -443,7 +399,7 @@ test_costs_reload_replaces(void **state)
 static void
 test_costs_second_load_of_a_key_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_load *first = NULL, *second = NULL, *other = NULL;
 	cb_cost_load_key amortized = key_files;
 	cb_cost_row r;
@@ -473,7 +429,7 @@ test_costs_second_load_of_a_key_is_refused(void **state)
 static void
 test_costs_abort_keeps_the_previous_load(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_load *load = NULL;
 	cb_cost_row r;
 
@@ -490,12 +446,13 @@ test_costs_abort_keeps_the_previous_load(void **state)
 	assert_string_equal("(null)|(null)|EUR|1|2.304|2.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
 	assert_string_equal("1 committed,2 failed",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(load_id || ' ' || state, ','"
 			" ORDER BY load_id) FROM chargeback.cost_load"));
-	assert_string_equal("0",
-		query(f->store, "SELECT count(*) FROM pg_class WHERE relname"
-				" LIKE 'cost_%_l2'"));
+	assert_string_equal(
+		"0", cb_scratch_query(f->store,
+			     "SELECT count(*) FROM pg_class WHERE relname"
+			     " LIKE 'cost_%_l2'"));
 }
 
 /* begin, retrying while a dead loader's backend has not yet noticed. */
@@ -516,7 +473,7 @@ begin_after_kill(cb_store *store, cb_cost_load **load)
 static void
 test_costs_killed_loads_are_cleaned_up(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_load *load = NULL;
 	cb_cost_row r;
 	int status;
@@ -546,14 +503,14 @@ test_costs_killed_loads_are_cleaned_up(void **state)
 
 	/* A loader killed after committing its staging tables, before the
 	 * swap: a 'loading' row and two unattached tables. */
-	query(f->store,
+	cb_scratch_query(f->store,
 		"INSERT INTO chargeback.cost_load (scope, period, metric)"
 		" VALUES ('files', '2026-10-01', 'actual')");
-	query(f->store, "CREATE TABLE chargeback.cost_line_l3"
-			" (LIKE chargeback.cost_line)");
-	query(f->store, "CREATE TABLE chargeback.cost_descriptor_l3"
-			" (LIKE chargeback.cost_descriptor)");
-	query(f->store,
+	cb_scratch_query(f->store, "CREATE TABLE chargeback.cost_line_l3"
+				   " (LIKE chargeback.cost_line)");
+	cb_scratch_query(f->store, "CREATE TABLE chargeback.cost_descriptor_l3"
+				   " (LIKE chargeback.cost_descriptor)");
+	cb_scratch_query(f->store,
 		"INSERT INTO chargeback.cost_line_l3 (billing_account_id,"
 		" customer_id, period, load_id, part, line,"
 		" descriptor_id, date) VALUES ('', '', '2026-10-01', 3,"
@@ -564,11 +521,11 @@ test_costs_killed_loads_are_cleaned_up(void **state)
 
 	begin_after_kill(f->store, &load);
 	assert_string_equal("1 committed,2 failed,3 failed,4 loading",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(load_id || ' ' || state, ','"
 			" ORDER BY load_id) FROM chargeback.cost_load"));
 	assert_string_equal("",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(relname, ',') FROM pg_class WHERE"
 			" relname ~ '^cost_(line|descriptor)_l[23]$'"));
 	amount(&r, CB_COST_COST_BILLING, "7");
@@ -581,7 +538,7 @@ test_costs_killed_loads_are_cleaned_up(void **state)
 static void
 test_costs_descriptors_are_stored_once(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	static const char *const meters[] = { "Compute", "Storage",
 		"Networking", "Databases", "AI", "Security", "Analytics" };
 	cb_cost_totals t = CB_COST_TOTALS_INIT;
@@ -613,15 +570,17 @@ test_costs_descriptors_are_stored_once(void **state)
 		snprintf(want, sizeof(want), "%llu",
 			(unsigned long long)t.descriptors);
 		assert_string_equal(
-			want, query(f->store, "SELECT count(*) FROM"
-					      " chargeback.cost_descriptor"));
+			want, cb_scratch_query(f->store,
+				      "SELECT count(*) FROM"
+				      " chargeback.cost_descriptor"));
 		assert_string_equal(
-			"1000", query(f->store, "SELECT count(*) FROM"
-						" chargeback.cost_line_full"));
+			"1000", cb_scratch_query(f->store,
+					"SELECT count(*) FROM"
+					" chargeback.cost_line_full"));
 		assert_string_equal(
 			"AI|140,Analytics|140,Compute|150,Databases|140,"
 			"Networking|140,Security|140,Storage|150",
-			query(f->store,
+			cb_scratch_query(f->store,
 				"SELECT string_agg(service_family || '|' || n,"
 				" ',' ORDER BY service_family) FROM (SELECT"
 				" service_family, count(*) n FROM"
@@ -634,7 +593,7 @@ test_costs_descriptors_are_stored_once(void **state)
 static void
 test_costs_report_groups(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_row rows[5];
 
 	for (int i = 0; i < 5; i++) {
@@ -716,14 +675,15 @@ test_costs_report_groups(void **state)
 static void
 test_costs_lines_belong_to_customers(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_row rows[5];
 
 	/* What sync knows: Fabrikam is ARM customer 'cust-fab' of ba1; a
 	 * gone customer with the same tenant does not win. */
-	query(f->store, "INSERT INTO chargeback.billing_account (id) VALUES"
-			" ('ba1'), ('ba2')");
-	query(f->store,
+	cb_scratch_query(f->store,
+		"INSERT INTO chargeback.billing_account (id) VALUES"
+		" ('ba1'), ('ba2')");
+	cb_scratch_query(f->store,
 		"INSERT INTO chargeback.customer (billing_account_id,"
 		" customer_id, display_name, tenant_id, last_seen, gone_at)"
 		" VALUES ('ba1', 'cust-fab', 'Fabrikam Inc.',"
@@ -749,14 +709,15 @@ test_costs_lines_belong_to_customers(void **state)
 	assert_string_equal("2:ba1:cust-fab,"
 			    "3:ba2:0b7e0a3c-7d0e-4a43-9d2e-1f1b2c3d4e5f,"
 			    "4:ba1:new-tenant,5:ba1:,6::",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(line || ':' || billing_account_id"
 			" || ':' || customer_id, ',' ORDER BY line)"
 			" FROM chargeback.cost_line"));
 	/* The descriptor keeps the tenant as the file wrote it. */
 	assert_string_equal("NEW-Tenant",
-		query(f->store, "SELECT customer_tenant_id FROM"
-				" chargeback.cost_line_full WHERE line = 4"));
+		cb_scratch_query(f->store,
+			"SELECT customer_tenant_id FROM"
+			" chargeback.cost_line_full WHERE line = 4"));
 	/* Labels: the file's name, else sync's display name. */
 	assert_string_equal(
 		"|Fabrikam|EUR|2|4.608|5\n"
@@ -771,7 +732,7 @@ test_costs_lines_belong_to_customers(void **state)
 static void
 test_costs_bad_input_changes_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_load *load = NULL;
 	cb_cost_load_key k = key_files;
 	cb_cost_row r;
@@ -804,8 +765,9 @@ test_costs_bad_input_changes_nothing(void **state)
 	ASSERT_FAILS(
 		CB_EINVAL, cb_store_cost_load_begin(&load, NULL, &key_files));
 	assert_null(load);
-	assert_string_equal("0",
-		query(f->store, "SELECT count(*) FROM chargeback.cost_load"));
+	assert_string_equal(
+		"0", cb_scratch_query(f->store,
+			     "SELECT count(*) FROM chargeback.cost_load"));
 
 	base_row(&r);
 	load_rows(f->store, &key_files, &r, 1, NULL);
@@ -864,11 +826,11 @@ test_costs_bad_input_changes_nothing(void **state)
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
 	assert_string_equal("1 committed,2 failed,3 failed,4 failed,5 failed,"
 			    "6 failed",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(load_id || ' ' || state, ','"
 			" ORDER BY load_id) FROM chargeback.cost_load"));
 	assert_string_equal("cost_descriptor_l1,cost_line_l1",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(relname, ',' ORDER BY relname) FROM"
 			" pg_class WHERE relname ~ '^cost_(line|descriptor)_l'"
 			" AND relkind = 'r'"));
@@ -879,7 +841,7 @@ test_costs_bad_input_changes_nothing(void **state)
 static void
 test_costs_load_survives_oom(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_cost_row rows[3];
 	unsigned long n;
 	int error;
@@ -918,12 +880,13 @@ test_costs_load_survives_oom(void **state)
 	assert_string_equal("(null)|(null)|EUR|2|4.608|5\n"
 			    "(null)|(null)|USD|1|2.304|2.5\n",
 		report(f->store, "2026-10", CB_COST_ACTUAL, CB_COSTS_BY_NONE));
-	assert_string_equal("0",
-		query(f->store, "SELECT count(*) FROM chargeback.cost_load"
-				" WHERE state NOT IN ('failed', 'committed')"));
+	assert_string_equal(
+		"0", cb_scratch_query(f->store,
+			     "SELECT count(*) FROM chargeback.cost_load"
+			     " WHERE state NOT IN ('failed', 'committed')"));
 	/* Only the committed load's two leaves: no staging left over. */
 	assert_string_equal("2 attached",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT count(*) || CASE WHEN bool_and("
 			" c.relispartition) THEN ' attached' END FROM pg_class c"
 			" JOIN pg_namespace s ON s.oid = c.relnamespace WHERE"
@@ -936,7 +899,7 @@ test_costs_load_survives_oom(void **state)
 static void
 test_costs_load_rate(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	const char *env = getenv("CB_COST_BENCH_ROWS");
 	size_t n = env ? strtoul(env, NULL, 10) : 20000;
 	cb_cost_totals t = CB_COST_TOTALS_INIT;
@@ -1021,28 +984,14 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	base_dsn = getenv("CHARGEBACK_TEST_DSN");
-	if (base_dsn == NULL || *base_dsn == '\0') {
-		fprintf(stderr, "test_store_costs: CHARGEBACK_TEST_DSN is not "
-				"set (scripts/pg-local start; export "
-				"CHARGEBACK_TEST_DSN=\"$(scripts/pg-local "
-				"dsn)\")\n");
-		return -1;
-	}
-	if (cb_store_open(&admin, base_dsn) != 0) {
-		fprintf(stderr, "test_store_costs: %s\n",
-			cb_error_last()->message);
-		return -1;
-	}
-	return 0;
+	return cb_scratch_admin_open("test_store_costs");
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	cb_store_close(admin);
-	cb_buf_dispose(&query_out);
+	cb_scratch_admin_close();
 	return 0;
 }
 

@@ -28,63 +28,19 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-static cb_store *admin;
-static const char *base_dsn;
-static unsigned scratch_seq;
-
-struct fixture {
-	char dbname[64];
-	char dsn[1024];
-	cb_store *store;
-};
-
-#define ASSERT_OK(expr)                                                    \
-	do {                                                               \
-		int rc_ = (expr);                                          \
-		if (rc_ != 0)                                              \
-			fail_msg("%s: %s (%s)", #expr, cb_error_name(rc_), \
-				cb_error_last()->message);                 \
-	} while (0)
-
-static cb_buf query_out = CB_BUF_INIT;
-
-static const char *
-query(cb_store *store, const char *sql)
-{
-	ASSERT_OK(cb__store_exec(store, &query_out, "test", sql, 0, NULL));
-	return query_out.ptr;
-}
+#include "tests/support/scratchdb.h"
 
 static int
 fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char stmt[128];
-
-	assert_non_null(f);
-	snprintf(f->dbname, sizeof(f->dbname), "cb_test_invoice_%ld_%u",
-		(long)getpid(), scratch_seq++);
-	snprintf(f->dsn, sizeof(f->dsn), "%s dbname=%s", base_dsn, f->dbname);
-	snprintf(stmt, sizeof(stmt), "CREATE DATABASE %s TEMPLATE template0",
-		f->dbname);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", stmt, 0, NULL));
-	ASSERT_OK(cb_store_open(&f->store, f->dsn));
-	ASSERT_OK(cb_store_migrate(f->store, NULL));
-	*state = f;
+	*state = cb_scratch_db_create("invoice");
 	return 0;
 }
 
 static int
 fixture_teardown(void **state)
 {
-	struct fixture *f = *state;
-	char stmt[128];
-
-	cb_store_close(f->store);
-	snprintf(
-		stmt, sizeof(stmt), "DROP DATABASE %s WITH (FORCE)", f->dbname);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", stmt, 0, NULL));
-	free(f);
+	cb_scratch_db_drop(*state);
 	return 0;
 }
 
@@ -148,7 +104,7 @@ invoice(const char *id, const char *profile, const char *currency,
 static void
 test_invoices_stored_exactly_and_replaced(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_invoice v[2] = {
 		invoice("G1", "P1", "USD",
 			"12345678901234567.123456789012345678"),
@@ -162,7 +118,7 @@ test_invoices_stored_exactly_and_replaced(void **state)
 			    "2026-10-01|2026-10-31|2026-11-05|Due|Invoice\n"
 			    "G2||JPY|103948|2026-10-01|2026-10-31|2026-11-05|"
 			    "|Invoice",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT string_agg(concat_ws('|', invoice_id,"
 			" coalesce(billing_profile_id, ''), currency,"
 			" billed_amount, period_start, period_end,"
@@ -174,7 +130,7 @@ test_invoices_stored_exactly_and_replaced(void **state)
 	v[0].amount_due = CB_MONEY_ZERO;
 	ASSERT_OK(cb_store_invoices_write(f->store, v, 1));
 	assert_string_equal("2|Paid|0",
-		query(f->store,
+		cb_scratch_query(f->store,
 			"SELECT (SELECT count(*) FROM chargeback.invoice)"
 			" || '|' || status || '|' || amount_due"
 			" FROM chargeback.invoice WHERE invoice_id = 'G1'"));
@@ -184,7 +140,7 @@ test_invoices_stored_exactly_and_replaced(void **state)
 static void
 test_bad_invoice_writes_nothing(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_invoice v[2] = {
 		invoice("G1", "P1", "USD", "1"),
 		invoice("G2", "P1", "USD", "2"),
@@ -203,8 +159,9 @@ test_bad_invoice_writes_nothing(void **state)
 			    "new row for relation \"invoice\" violates check "
 			    "constraint \"invoice_currency_check\"",
 		cb_error_last()->message);
-	assert_string_equal("0",
-		query(f->store, "SELECT count(*) FROM chargeback.invoice"));
+	assert_string_equal(
+		"0", cb_scratch_query(f->store,
+			     "SELECT count(*) FROM chargeback.invoice"));
 	/* The connection is usable afterwards. */
 	ASSERT_OK(cb_store_invoices_write(f->store, v, 1));
 }
@@ -244,7 +201,7 @@ load(cb_store *store, const char *scope, const char *period,
 static void
 test_tie_out(void **state)
 {
-	struct fixture *f = *state;
+	struct cb_scratch_db *f = *state;
 	cb_invoice v[5] = {
 		invoice("G1", "P1", "EUR", "2.31"),
 		invoice("G2", "P1", "EUR", "5.01"),
@@ -365,28 +322,14 @@ static int
 group_setup(void **state)
 {
 	(void)state;
-	base_dsn = getenv("CHARGEBACK_TEST_DSN");
-	if (base_dsn == NULL || *base_dsn == '\0') {
-		fprintf(stderr, "test_store_invoice: CHARGEBACK_TEST_DSN is "
-				"not set (scripts/pg-local start; export "
-				"CHARGEBACK_TEST_DSN=\"$(scripts/pg-local "
-				"dsn)\")\n");
-		return -1;
-	}
-	if (cb_store_open(&admin, base_dsn) != 0) {
-		fprintf(stderr, "test_store_invoice: %s\n",
-			cb_error_last()->message);
-		return -1;
-	}
-	return 0;
+	return cb_scratch_admin_open("test_store_invoice");
 }
 
 static int
 group_teardown(void **state)
 {
 	(void)state;
-	cb_store_close(admin);
-	cb_buf_dispose(&query_out);
+	cb_scratch_admin_close();
 	return 0;
 }
 

@@ -10,7 +10,6 @@
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/calendar.h"
-#include "sql/store_statement.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +17,8 @@
 static int
 bad(const char *why)
 {
-	return cb__error_set(
-		CB_EINVAL, CB_ERRCLASS_MONEY, "statement: apportioning: %s", why);
+	return cb__error_set(CB_EINVAL, CB_ERRCLASS_MONEY,
+		"statement: apportioning: %s", why);
 }
 
 /* The parts of one sign: weights of sign @p sign (as magnitudes) share
@@ -36,9 +35,9 @@ apportion_sign(cb_money *parts, cb_money total, const cb_money *weights,
 		if (cb_money_sign(weights[i]) == sign)
 			k++;
 	if (k == 0)
-		return cb_money_is_zero(total) ?
-			0 :
-			bad("a non-zero total over lines of no weight");
+		return cb_money_is_zero(total)
+			       ? 0
+			       : bad("a non-zero total over lines of no weight");
 	if ((w = cb__calloc(2 * k, sizeof(*w))) == NULL)
 		return CB_ENOMEM;
 	p = w + k;
@@ -58,8 +57,8 @@ done:
 }
 
 int
-cb_statement_apportion(cb_money *parts, cb_money total,
-	const cb_money *weights, size_t n, unsigned places)
+cb_statement_apportion(cb_money *parts, cb_money total, const cb_money *weights,
+	size_t n, unsigned places)
 {
 	cb_money pos = CB_MONEY_ZERO, tp, tn;
 	bool refunds = false;
@@ -86,8 +85,7 @@ cb_statement_apportion(cb_money *parts, cb_money total,
 	if (refunds && cb_money_sign(tn) > 0)
 		return bad("the refunds' share of the total is positive");
 	if ((error = apportion_sign(parts, tp, weights, n, places, 1)) < 0 ||
-		(error = apportion_sign(parts, tn, weights, n, places, -1)) <
-			0)
+		(error = apportion_sign(parts, tn, weights, n, places, -1)) < 0)
 		return error;
 	return 0;
 }
@@ -142,8 +140,8 @@ csv_field(cb_buf *b, const char *s, char sep)
 	if (s && s[strcspn(s, ",\"\r\n")] != '\0') {
 		error = cb__buf_putc(b, '"');
 		for (; *s && error == 0; s++)
-			error = *s == '"' ? cb__buf_puts(b, "\"\"") :
-					    cb__buf_putc(b, *s);
+			error = *s == '"' ? cb__buf_puts(b, "\"\"")
+					  : cb__buf_putc(b, *s);
 		if (error == 0)
 			error = cb__buf_putc(b, '"');
 	} else if (s) {
@@ -181,7 +179,7 @@ json_str(cb_buf *b, const char *name, const char *s, bool comma)
 
 /* The context columns every CSV row starts with. */
 static int
-csv_head(cb_buf *b, const char *record, const cb__statement_head *h,
+csv_head(cb_buf *b, const char *record, const cb_statement_head *h,
 	const char *period)
 {
 	int error;
@@ -204,8 +202,8 @@ static const char csv_header[] =
 	"meter_id,meter_name,charge_type,date,quantity,amount\n";
 
 static int
-render_csv(cb_buf *b, const char *period, const cb__statement_head *h,
-	const cb__statement_line *lines, const cb_money *amounts, size_t n,
+render_csv(cb_buf *b, const char *period, const cb_statement_head *h,
+	const cb_statement_line *lines, const cb_money *amounts, size_t n,
 	const subtotal *subs, size_t nsubs, const subtotal *fams, size_t nfams,
 	cb_money total, unsigned places)
 {
@@ -216,7 +214,7 @@ render_csv(cb_buf *b, const char *period, const cb__statement_head *h,
 	if ((error = cb__buf_puts(b, csv_header)) < 0)
 		return error;
 	for (size_t i = 0; i < n; i++) {
-		const cb__statement_line *l = &lines[i];
+		const cb_statement_line *l = &lines[i];
 
 		if (l->has_date)
 			cb__day_text(day, l->date);
@@ -229,8 +227,8 @@ render_csv(cb_buf *b, const char *period, const cb__statement_head *h,
 			(error = csv_field(b, l->meter_id, ',')) < 0 ||
 			(error = csv_field(b, l->meter_name, ',')) < 0 ||
 			(error = csv_field(b, l->charge_type, ',')) < 0 ||
-			(error = csv_field(
-				 b, l->has_date ? day : NULL, ',')) < 0 ||
+			(error = csv_field(b, l->has_date ? day : NULL, ',')) <
+				0 ||
 			(error = csv_field(b, qty, ',')) < 0 ||
 			(error = csv_field(b, money, '\n')) < 0)
 			return error;
@@ -259,16 +257,17 @@ render_csv(cb_buf *b, const char *period, const cb__statement_head *h,
 }
 
 static int
-json_subtotals(cb_buf *b, const char *name, const subtotal *s, size_t n,
-	unsigned places)
+json_subtotals(cb_buf *b, const char *list, const char *name, const subtotal *s,
+	size_t n, unsigned places)
 {
 	char money[CB_MONEY_STR_MAX];
 	int error;
 
-	if ((error = cb__buf_printf(b, "\"%s\":[", name)) < 0)
+	if ((error = cb__buf_printf(b, "\"%s\":[", list)) < 0)
 		return error;
 	for (size_t i = 0; i < n; i++) {
-		cb_money_format_fixed(money, sizeof(money), s[i].amount, places);
+		cb_money_format_fixed(
+			money, sizeof(money), s[i].amount, places);
 		if ((error = cb__buf_puts(b, i ? ",{" : "{")) < 0 ||
 			(error = json_str(b, name, s[i].key, true)) < 0 ||
 			(error = cb__buf_printf(
@@ -279,8 +278,8 @@ json_subtotals(cb_buf *b, const char *name, const subtotal *s, size_t n,
 }
 
 static int
-render_json(cb_buf *b, const char *period, const cb__statement_head *h,
-	const cb__statement_line *lines, const cb_money *amounts, size_t n,
+render_json(cb_buf *b, const char *period, const cb_statement_head *h,
+	const cb_statement_line *lines, const cb_money *amounts, size_t n,
 	const subtotal *subs, size_t nsubs, const subtotal *fams, size_t nfams,
 	cb_money total, unsigned places)
 {
@@ -292,7 +291,8 @@ render_json(cb_buf *b, const char *period, const cb__statement_head *h,
 	if ((error = cb__buf_putc(b, '{')) < 0 ||
 		(error = json_str(b, "partner", h->billing_account_id, true)) <
 			0 ||
-		(error = json_str(b, "customer_id", h->customer_id, true)) < 0 ||
+		(error = json_str(b, "customer_id", h->customer_id, true)) <
+			0 ||
 		(error = json_str(b, "customer_name", h->customer_name, true)) <
 			0 ||
 		(error = json_str(b, "period", period, true)) < 0 ||
@@ -301,15 +301,15 @@ render_json(cb_buf *b, const char *period, const cb__statement_head *h,
 		(error = json_str(b, "currency", h->currency, true)) < 0 ||
 		(error = json_str(b, "rules_hash", h->rules_hash, true)) < 0 ||
 		(error = cb__buf_printf(b, "\"total\":\"%s\",", money)) < 0 ||
-		(error = json_subtotals(b, "subscription_id", subs, nsubs,
-			 places)) < 0 ||
+		(error = json_subtotals(b, "by_subscription", "subscription_id",
+			 subs, nsubs, places)) < 0 ||
 		(error = cb__buf_putc(b, ',')) < 0 ||
-		(error = json_subtotals(b, "service_family", fams, nfams,
-			 places)) < 0 ||
+		(error = json_subtotals(b, "by_service_family",
+			 "service_family", fams, nfams, places)) < 0 ||
 		(error = cb__buf_puts(b, ",\"lines\":[")) < 0)
 		return error;
 	for (size_t i = 0; i < n; i++) {
-		const cb__statement_line *l = &lines[i];
+		const cb_statement_line *l = &lines[i];
 
 		if (l->has_date)
 			cb__day_text(day, l->date);
@@ -324,10 +324,10 @@ render_json(cb_buf *b, const char *period, const cb__statement_head *h,
 				 l->meter_category, true)) < 0 ||
 			(error = json_str(b, "meter_id", l->meter_id, true)) <
 				0 ||
-			(error = json_str(b, "meter_name", l->meter_name,
-				 true)) < 0 ||
-			(error = json_str(b, "charge_type", l->charge_type,
-				 true)) < 0 ||
+			(error = json_str(
+				 b, "meter_name", l->meter_name, true)) < 0 ||
+			(error = json_str(
+				 b, "charge_type", l->charge_type, true)) < 0 ||
 			(error = json_str(b, "date", l->has_date ? day : NULL,
 				 true)) < 0 ||
 			(error = cb__buf_printf(b,
@@ -339,7 +339,7 @@ render_json(cb_buf *b, const char *period, const cb__statement_head *h,
 }
 
 static int
-statement_one(const cb__statement_head *h, const cb__statement_line *lines,
+statement_one(const cb_statement_head *h, const cb_statement_line *lines,
 	size_t n, void *payload)
 {
 	build_ctx *ctx = payload;
@@ -379,11 +379,11 @@ statement_one(const cb__statement_head *h, const cb__statement_line *lines,
 	qsort(subs, nsubs, sizeof(*subs), subtotal_cmp);
 	qsort(fams, nfams, sizeof(*fams), subtotal_cmp);
 	cb__buf_clear(&ctx->out);
-	error = ctx->format == CB_STATEMENT_JSON ?
-		render_json(&ctx->out, ctx->period, h, lines, amounts, n,
-			subs, nsubs, fams, nfams, total, places) :
-		render_csv(&ctx->out, ctx->period, h, lines, amounts, n, subs,
-			nsubs, fams, nfams, total, places);
+	error = ctx->format == CB_STATEMENT_JSON
+			? render_json(&ctx->out, ctx->period, h, lines, amounts,
+				  n, subs, nsubs, fams, nfams, total, places)
+			: render_csv(&ctx->out, ctx->period, h, lines, amounts,
+				  n, subs, nsubs, fams, nfams, total, places);
 	if (error == 0)
 		error = ctx->cb(h->customer_id, h->currency, ctx->out.ptr,
 			ctx->out.size, ctx->payload);
@@ -394,9 +394,8 @@ done:
 }
 
 int
-cb_statement_build(cb_store *store, const char *period,
-	const char *customer_id, cb_statement_format format,
-	cb_statement_cb cb, void *payload)
+cb_statement_build(cb_store *store, const char *period, const char *customer_id,
+	cb_statement_format format, cb_statement_cb cb, void *payload)
 {
 	build_ctx ctx;
 	int error;
@@ -411,7 +410,7 @@ cb_statement_build(cb_store *store, const char *period,
 	ctx.format = format;
 	ctx.cb = cb;
 	ctx.payload = payload;
-	error = cb__store_statement_groups(
+	error = cb_store_statement_groups(
 		store, period, customer_id, statement_one, &ctx);
 	cb_buf_dispose(&ctx.out);
 	return error;

@@ -20,7 +20,8 @@ enum {
 
 const struct cli_opt cli_statement_opts[] = {
 	{ OPT_PERIOD, 0, "period", "YYYY-MM", "the usage month (required)" },
-	{ OPT_CUSTOMER, 0, "customer", "ID", "only this customer's statements" },
+	{ OPT_CUSTOMER, 0, "customer", "ID",
+		"only this customer's statements" },
 	{ OPT_FORMAT, 0, "format", "csv|json", "file format (default csv)" },
 	{ OPT_OUT, 0, "out", "DIR", "folder for the files (required)" },
 	CLI_OPT_HELP_ENTRY,

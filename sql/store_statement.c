@@ -1,16 +1,16 @@
 /*
  * sql/store_statement.c - reads a period's committed rating run for the
- * statements (sql/store_statement.h, allocation/statement.c).
+ * statements (include/chargeback/statement.h, allocation/statement.c).
  *
  * Amounts arrive as numeric's text into cb_money_parse(): nothing is
  * rounded here.
  */
 #include "core/common.h"
 
+#include "chargeback/statement.h"
 #include "core/alloc.h"
 #include "core/calendar.h"
 #include "sql/store_internal.h"
-#include "sql/store_statement.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -72,8 +72,8 @@ db_error(PGconn *conn, PGresult *res, const char *what)
 		n = sizeof(line) - 1;
 	memcpy(line, primary, n);
 	line[n] = '\0';
-	cb__error_set(
-		CB_EDB, CB_ERRCLASS_DB, "database: statement: %s: %s", what, line);
+	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: statement: %s: %s",
+		what, line);
 	if (sqlstate)
 		cb__error_set_sqlstate(sqlstate);
 	PQclear(res);
@@ -102,14 +102,14 @@ num(cb_money *out, const PGresult *res, int row, int col)
 /* Rows [first, end) of one customer and currency. */
 static int
 emit(const PGresult *res, int first, int end, const char *hash,
-	bool provisional, cb__statement_line *lines, cb__statement_group_cb cb,
+	bool provisional, cb_statement_line *lines, cb_statement_group_cb cb,
 	void *payload)
 {
-	cb__statement_head head;
+	cb_statement_head head;
 	int error;
 
 	for (int i = first; i < end; i++) {
-		cb__statement_line *l = &lines[i - first];
+		cb_statement_line *l = &lines[i - first];
 
 		memset(l, 0, sizeof(*l));
 		l->subscription_id = opt(res, i, S_SUBSCRIPTION);
@@ -136,11 +136,11 @@ emit(const PGresult *res, int first, int end, const char *hash,
 }
 
 int
-cb__store_statement_groups(cb_store *store, const char *period,
-	const char *customer, cb__statement_group_cb cb, void *payload)
+cb_store_statement_groups(cb_store *store, const char *period,
+	const char *customer, cb_statement_group_cb cb, void *payload)
 {
 	PGresult *run = NULL, *res = NULL;
-	cb__statement_line *lines = NULL;
+	cb_statement_line *lines = NULL;
 	char day[11], hash[72];
 	const char *params[3];
 	bool provisional;
@@ -154,7 +154,8 @@ cb__store_statement_groups(cb_store *store, const char *period,
 			period ? period : "");
 	snprintf(day, sizeof(day), "%04d-%02d-01", y, m);
 	params[0] = day;
-	run = PQexecParams(store->conn, sql_run, 1, NULL, params, NULL, NULL, 0);
+	run = PQexecParams(
+		store->conn, sql_run, 1, NULL, params, NULL, NULL, 0);
 	if (run == NULL || PQresultStatus(run) != PGRES_TUPLES_OK)
 		return db_error(store->conn, run, "reading the rating run");
 	if (PQntuples(run) != 1) {
@@ -187,8 +188,7 @@ cb__store_statement_groups(cb_store *store, const char *period,
 			"the %s rating run",
 			customer, period);
 	}
-	if (n > 0 &&
-		(lines = cb__calloc((size_t)n, sizeof(*lines))) == NULL) {
+	if (n > 0 && (lines = cb__calloc((size_t)n, sizeof(*lines))) == NULL) {
 		PQclear(res);
 		return CB_ENOMEM;
 	}
@@ -199,8 +199,8 @@ cb__store_statement_groups(cb_store *store, const char *period,
 			strcmp(PQgetvalue(res, i, S_CURRENCY),
 				PQgetvalue(res, first, S_CURRENCY)) == 0)
 			continue;
-		error = emit(res, first, i, hash, provisional, lines, cb,
-			payload);
+		error = emit(
+			res, first, i, hash, provisional, lines, cb, payload);
 		first = i;
 	}
 	cb__free(lines);

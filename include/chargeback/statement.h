@@ -46,8 +46,48 @@ CB_BEGIN_DECL
  *         sign for its lines); CB_EOVERFLOW.
  */
 CB_EXTERN(int)
-cb_statement_apportion(cb_money *parts, cb_money total,
-	const cb_money *weights, size_t n, unsigned places);
+cb_statement_apportion(cb_money *parts, cb_money total, const cb_money *weights,
+	size_t n, unsigned places);
+
+/** One charge line as a statement shows it; strings borrowed (NULL:
+ * absent). */
+typedef struct {
+	const char *subscription_id;
+	const char *service_family;
+	const char *meter_category;
+	const char *meter_id;
+	const char *meter_name;
+	const char *charge_type;
+	bool has_date;
+	int32_t date; /**< days since 1970 */
+	cb_money quantity;
+	cb_money billed; /**< exact, unrounded */
+} cb_statement_line;
+
+/** What a statement says about itself; strings borrowed. */
+typedef struct {
+	const char *billing_account_id; /**< of its first line */
+	const char *customer_id;
+	const char *customer_name; /**< chargeback.customer; NULL unknown */
+	const char *currency;
+	const char *rules_hash;
+	bool provisional;
+} cb_statement_head;
+
+/** Receives one statement's lines; non-zero stops (and is returned). */
+typedef int (*cb_statement_group_cb)(const cb_statement_head *head,
+	const cb_statement_line *lines, size_t n, void *payload);
+
+/**
+ * The committed run of period ("YYYY-MM"): its lines of customer (NULL:
+ * every customer but the partner bucket ""), one call per customer and
+ * billing currency, bytewise order, lines in the run's order.
+ * Returns 0, CB_EINVAL, CB_ENOTFOUND (no committed run; no line of the
+ * customer), CB_EDB, CB_ENOMEM, or what cb returned.
+ */
+CB_EXTERN(int)
+cb_store_statement_groups(cb_store *store, const char *period,
+	const char *customer, cb_statement_group_cb cb, void *payload);
 
 /** Output formats. */
 typedef enum {
@@ -78,9 +118,8 @@ typedef int (*cb_statement_cb)(const char *customer_id, const char *currency,
  *         CB_ENOMEM; or what @p cb returned.
  */
 CB_EXTERN(int)
-cb_statement_build(cb_store *store, const char *period,
-	const char *customer_id, cb_statement_format format,
-	cb_statement_cb cb, void *payload);
+cb_statement_build(cb_store *store, const char *period, const char *customer_id,
+	cb_statement_format format, cb_statement_cb cb, void *payload);
 
 CB_END_DECL
 

@@ -42,8 +42,8 @@ check(const char *total, const char *const *weights, unsigned places,
 	assert_int_equal(
 		cb_statement_apportion(parts, m(total), w, n, places), 0);
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(cb_money_format_fixed(text, sizeof(text),
-					 parts[i], places),
+		assert_int_equal(cb_money_format_fixed(
+					 text, sizeof(text), parts[i], places),
 			0);
 		assert_string_equal(text, want[i]);
 		assert_int_equal(cb_money_add(&sum, sum, parts[i]), 0);
@@ -94,8 +94,8 @@ test_apportion_refusals(void **state)
 	cb_money w[2] = { m("1"), m("-1") }, parts[2];
 
 	(void)state;
-	assert_int_equal(cb_statement_apportion(parts, m("0.005"), w, 2, 2),
-		CB_EINVAL);
+	assert_int_equal(
+		cb_statement_apportion(parts, m("0.005"), w, 2, 2), CB_EINVAL);
 	assert_string_equal(cb_error_last()->message,
 		"statement: apportioning: the total is not a multiple of the "
 		"unit");
@@ -125,13 +125,12 @@ test_apportion_out_of_memory(void **state)
 	(void)state;
 	for (unsigned long k = 1; k <= 2; k++) {
 		cb__alloc_fail_after(k);
-		assert_int_equal(cb_statement_apportion(parts, m("0.6"), w, 2,
-					 1),
+		assert_int_equal(
+			cb_statement_apportion(parts, m("0.6"), w, 2, 1),
 			CB_ENOMEM);
 		cb__alloc_fail_after(0);
 	}
-	assert_int_equal(
-		cb_statement_apportion(parts, m("0.6"), w, 2, 1), 0);
+	assert_int_equal(cb_statement_apportion(parts, m("0.6"), w, 2, 1), 0);
 }
 
 int

@@ -36,14 +36,15 @@ CB_BEGIN_DECL
  *   Tp over the positive lines, Tn over the negative ones (by their
  *   magnitudes), each by cb_money_allocate(): largest remainder, ties to
  *   the lower index (the line that comes first).
- * A zero weight gets 0.  When total = round(P + N), Tn is <= 0, within
- * one unit of N, and every part is within one unit of its line.  Parts
+ * A zero weight gets 0.  Each part is within one unit of its exact
+ * share of Tp or Tn (total x w / sum as for cb_money_allocate()); when
+ * total = round(P + N), Tn <= 0 and is within one unit of N.  Parts
  * sum exactly to @p total.
  *
  * @param[out] parts  @p n amounts; must not overlap @p weights
  * @return 0; CB_EINVAL (places > 18, total not a multiple of 10^-places,
- *         a non-zero total with all weights zero, Tp or Tn of the wrong
- *         sign for its lines); CB_EOVERFLOW.
+ *         a non-zero total with all weights zero, Tn > 0 with negative
+ *         lines); CB_EOVERFLOW; CB_ENOMEM.
  */
 CB_EXTERN(int)
 cb_statement_apportion(cb_money *parts, cb_money total, const cb_money *weights,

@@ -88,6 +88,11 @@ int cli_rate(struct cli_ctx *ctx, const struct cli_args *args);
 extern const struct cli_opt cli_rate_opts[];
 extern const char cli_rate_help[];
 
+/* `chargeback statement` (cmd_statement.c). */
+int cli_statement(struct cli_ctx *ctx, const struct cli_args *args);
+extern const struct cli_opt cli_statement_opts[];
+extern const char cli_statement_help[];
+
 /* `chargeback reconcile` (cmd_reconcile.c). */
 int cli_reconcile(struct cli_ctx *ctx, const struct cli_args *args);
 extern const struct cli_opt cli_reconcile_opts[];

@@ -99,6 +99,16 @@ static const struct cli_cmd commands[] = {
 		.opts = cli_rate_opts,
 	},
 	{
+		.name = "statement",
+		.run = cli_statement,
+		.summary = "write a month's customer statements",
+		.usage = "--period YYYY-MM [--customer ID] "
+			 "[--format csv|json] --out DIR",
+		.help = cli_statement_help,
+		.flags = CLI_NEEDS_STORE,
+		.opts = cli_statement_opts,
+	},
+	{
 		.name = "policy",
 		.summary =
 			"customers' view charges policies: list, plan, apply",

@@ -22,5 +22,6 @@
 #include "chargeback/ingest.h"
 #include "chargeback/reconcile.h"
 #include "chargeback/rate.h"
+#include "chargeback/statement.h"
 
 #endif

@@ -38,6 +38,7 @@ Commands:
   costs      report the stored cost of a month
   reconcile  tie out a month's invoices against the cost lines
   rate       price a month's cost with the markup rules
+  statement  write a month's customer statements
   policy     customers' view charges policies: list, plan, apply
   budget     plan and apply customer budgets
   help       show help for a command

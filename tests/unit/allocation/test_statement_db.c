@@ -21,13 +21,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#define ASSERT_OK(expr)                                                    \
-	do {                                                               \
-		int rc_ = (expr);                                          \
-		if (rc_ != 0)                                              \
-			fail_msg("%s: %s (%s)", #expr, cb_error_name(rc_), \
-				cb_error_last()->message);                 \
-	} while (0)
+#include "tests/support/scratchdb.h"
 
 struct got {
 	char text[4096];
@@ -69,21 +63,12 @@ static const char want[] =
 static void
 test_statement_build_and_out_of_memory(void **state)
 {
-	cb_store *admin, *store;
-	const char *base = getenv("CHARGEBACK_TEST_DSN");
-	char db[64], dsn[1024], sql[128];
+	struct cb_scratch_db *db = cb_scratch_db_create("statement");
+	cb_store *store = db->store;
 	struct got g;
 	int rc = CB_ENOMEM;
 
 	(void)state;
-	assert_non_null(base);
-	ASSERT_OK(cb_store_open(&admin, base));
-	snprintf(db, sizeof(db), "cb_test_statement_%ld", (long)getpid());
-	snprintf(dsn, sizeof(dsn), "%s dbname=%s", base, db);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0", db);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", sql, 0, NULL));
-	ASSERT_OK(cb_store_open(&store, dsn));
-	ASSERT_OK(cb_store_migrate(store, NULL));
 	ASSERT_OK(cb__store_exec(store, NULL, "test",
 		"INSERT INTO chargeback.rating_run (period, metric, rules_hash,"
 		" state, lines, finished_at) VALUES ('2026-10-01', 'actual',"
@@ -135,10 +120,22 @@ test_statement_build_and_out_of_memory(void **state)
 	assert_string_equal("statement: period '2026-13' is not YYYY-MM",
 		cb_error_last()->message);
 
-	cb_store_close(store);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
-	ASSERT_OK(cb__store_exec(admin, NULL, "test", sql, 0, NULL));
-	cb_store_close(admin);
+	cb_scratch_db_drop(db);
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return cb_scratch_admin_open("test_statement_db");
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	cb_scratch_admin_close();
+	return 0;
 }
 
 int
@@ -148,5 +145,5 @@ main(void)
 		cmocka_unit_test(test_statement_build_and_out_of_memory),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

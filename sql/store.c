@@ -77,10 +77,8 @@ enum { HISTORY_VERSION, HISTORY_NAME, HISTORY_CHECKSUM, HISTORY_APPLIED_AT };
 
 #define REDACTED "[redacted]"
 
-/* Copy the first line of in to out, without trailing blanks: libpq ends
- * messages with a newline and adds hint lines we do not want. */
-static void
-store_first_line(char *out, size_t outlen, const char *in)
+void
+cb__store_first_line(char *out, size_t outlen, const char *in)
 {
 	size_t n;
 
@@ -106,7 +104,7 @@ store_notice(void *arg, const PGresult *res)
 	char line[CB_ERROR_MESSAGE_MAX];
 
 	CB_UNUSED(arg);
-	store_first_line(line, sizeof(line),
+	cb__store_first_line(line, sizeof(line),
 		primary ? primary : PQresultErrorMessage(res));
 	cb__log(severity && strcmp(severity, "WARNING") == 0 ? CB_LOG_WARN
 							     : CB_LOG_DEBUG,
@@ -137,7 +135,7 @@ store_redact(char *s, size_t size, const char *secret)
 		}
 	}
 	out[o] = '\0';
-	store_first_line(s, size, out);
+	cb__store_first_line(s, size, out);
 }
 
 static bool
@@ -189,7 +187,7 @@ store_redact_quoted(char *s, size_t size)
 	}
 	out[o] = '\0';
 	PQconninfoFree(keywords);
-	store_first_line(s, size, out);
+	cb__store_first_line(s, size, out);
 }
 
 /* libpq's rule for "dbname is really a connection string". */
@@ -209,7 +207,7 @@ store_connect_error(PGconn *conn, const char *dsn)
 	char *parse_error = NULL;
 	bool bad_dsn = false;
 
-	store_first_line(msg, sizeof(msg),
+	cb__store_first_line(msg, sizeof(msg),
 		conn ? PQerrorMessage(conn) : "out of memory");
 	if (conn && (opts = PQconninfo(conn)) != NULL) {
 		for (PQconninfoOption *o = opts; o->keyword; o++)
@@ -305,7 +303,7 @@ store_result_error(cb_store *store, const PGresult *res, const char *what)
 	}
 	if (primary == NULL)
 		primary = PQerrorMessage(store->conn);
-	store_first_line(line, sizeof(line), primary);
+	cb__store_first_line(line, sizeof(line), primary);
 	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: %s: %s", what, line);
 	if (sqlstate)
 		cb__error_set_sqlstate(sqlstate);
@@ -696,4 +694,26 @@ cb_store_migration_foreach(
 	}
 	PQclear(res);
 	return error;
+}
+
+/* Shared by the sql/store_*.c files (store_internal.h). */
+int
+cb__store_error(PGconn *conn, PGresult *res, const char *area, const char *what)
+{
+	const char *primary = NULL, *sqlstate = NULL;
+	char line[CB_ERROR_MESSAGE_MAX];
+
+	if (res) {
+		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	}
+	if (primary == NULL)
+		primary = conn ? PQerrorMessage(conn) : "no connection";
+	cb__store_first_line(line, sizeof(line), primary);
+	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: %s: %s: %s", area,
+		what, line);
+	if (sqlstate)
+		cb__error_set_sqlstate(sqlstate);
+	PQclear(res);
+	return CB_EDB;
 }

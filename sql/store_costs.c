@@ -234,48 +234,10 @@ metric_text(cb_cost_metric m)
 					: NULL;
 }
 
-/* First line of a libpq message, without the trailing newline. */
-static void
-first_line(char *out, size_t outlen, const char *in)
-{
-	size_t n;
-
-	if (in == NULL)
-		in = "";
-	n = strcspn(in, "\r\n");
-	if (n > outlen - 1)
-		n = outlen - 1;
-	memcpy(out, in, n);
-	out[n] = '\0';
-}
-
-/* Record the error of a failed statement (res may be NULL: the
- * connection's message) and clear res.  Returns CB_EDB. */
-static int
-db_error_in(PGconn *conn, PGresult *res, const char *area, const char *what)
-{
-	const char *primary = NULL, *sqlstate = NULL;
-	char line[CB_ERROR_MESSAGE_MAX];
-
-	if (res) {
-		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	}
-	if (primary == NULL)
-		primary = conn ? PQerrorMessage(conn) : "no connection";
-	first_line(line, sizeof(line), primary);
-	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: %s: %s: %s", area,
-		what, line);
-	if (sqlstate)
-		cb__error_set_sqlstate(sqlstate);
-	PQclear(res);
-	return CB_EDB;
-}
-
 static int
 db_error(PGconn *conn, PGresult *res, const char *what)
 {
-	return db_error_in(conn, res, "cost load", what);
+	return cb__store_error(conn, res, "cost load", what);
 }
 
 /* Run a statement with text parameters; *out (if given) owns the
@@ -289,7 +251,7 @@ qa(PGconn *conn, PGresult **out, const char *area, const char *what,
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		return db_error_in(conn, res, area, what);
+		return cb__store_error(conn, res, area, what);
 	if (out)
 		*out = res;
 	else
@@ -342,7 +304,7 @@ notice(void *arg, const PGresult *res)
 	char line[CB_ERROR_MESSAGE_MAX];
 
 	CB_UNUSED(arg);
-	first_line(line, sizeof(line),
+	cb__store_first_line(line, sizeof(line),
 		PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 	cb__log(CB_LOG_DEBUG, "store", "cost load: server: %s", line);
 }
@@ -383,7 +345,7 @@ connect_like(cb_store *store, PGconn **out)
 	}
 	conn = PQconnectdbParams(keys, values, 0);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-		first_line(line, sizeof(line),
+		cb__store_first_line(line, sizeof(line),
 			conn ? PQerrorMessage(conn) : "out of memory");
 		/* The password is never in the message; make sure. */
 		if (password && *password && strstr(line, password))

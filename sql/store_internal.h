@@ -11,7 +11,8 @@
 #include "chargeback/store.h"
 #include "chargeback/buf.h"
 
-struct pg_conn; /* libpq's PGconn */
+struct pg_conn;   /* libpq's PGconn */
+struct pg_result; /* libpq's PGresult */
 
 struct cb_store {
 	struct pg_conn *conn; /* owned; open for the store's lifetime */
@@ -26,5 +27,18 @@ struct cb_store {
  */
 int cb__store_exec(cb_store *store, cb_buf *out, const char *what,
 	const char *sql, int nparams, const char *const *params);
+
+/*
+ * Record the error of a failed statement as CB_EDB: "database: <area>:
+ * <what>: <the server's first line>", with its SQLSTATE; res may be NULL
+ * (the connection's message is used) and is cleared.  Returns CB_EDB.
+ */
+int cb__store_error(struct pg_conn *conn, struct pg_result *res,
+	const char *area, const char *what);
+
+/* The first line of in, without trailing blanks, cut to outlen - 1
+ * bytes: libpq ends messages with a newline and adds hint lines we do
+ * not want.  in NULL reads as "". */
+void cb__store_first_line(char *out, size_t outlen, const char *in);
 
 #endif

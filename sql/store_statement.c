@@ -57,27 +57,7 @@ enum {
 static int
 db_error(PGconn *conn, PGresult *res, const char *what)
 {
-	const char *primary = NULL, *sqlstate = NULL;
-	char line[CB_ERROR_MESSAGE_MAX];
-	size_t n;
-
-	if (res) {
-		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-		sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	}
-	if (primary == NULL)
-		primary = PQerrorMessage(conn);
-	n = strcspn(primary, "\n");
-	if (n >= sizeof(line))
-		n = sizeof(line) - 1;
-	memcpy(line, primary, n);
-	line[n] = '\0';
-	cb__error_set(CB_EDB, CB_ERRCLASS_DB, "database: statement: %s: %s",
-		what, line);
-	if (sqlstate)
-		cb__error_set_sqlstate(sqlstate);
-	PQclear(res);
-	return CB_EDB;
+	return cb__store_error(conn, res, "statement", what);
 }
 
 static const char *
